@@ -1,0 +1,344 @@
+package directory
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"familyhelp/search"
+)
+
+// DefaultRadiusMetres is how far a postcode search looks for services a family can go to: ten
+// miles covers a borough and its neighbours without sending anyone across the region.
+const DefaultRadiusMetres = 10 * MetresPerMile
+
+// PerPage is how many results a page shows.
+const PerPage = 10
+
+// Directory answers a family's search and keeps the index in step with the store.
+type Directory struct {
+	Store Store
+	Index search.Index
+	Log   *slog.Logger
+}
+
+// Place is where a family searched from.
+type Place struct {
+	Label string // the postcode as the family will recognise it
+	Point search.Point
+}
+
+// Query is a family's search.
+type Query struct {
+	Text     string
+	Needs    []Need
+	Age      *int
+	FreeOnly bool
+	Delivery []Delivery
+	Near     *Place
+	Page     int // from 1
+}
+
+// Result is one service in a results page.
+type Result struct {
+	Service *Service
+	// Distance is set when the family gave a postcode and the service has somewhere to go.
+	Distance    float64
+	HasDistance bool
+	// Nearest is the location nearest to the family, when there is a distance.
+	Nearest *Location
+}
+
+// DistanceText says how far away the service is.
+func (r Result) DistanceText() string { return MilesText(r.Distance) }
+
+// Page is one page of results.
+type Page struct {
+	Query   Query
+	Total   int
+	Results []Result
+	Page    int
+	Pages   int
+	// FromDatabase is true when the search index failed and the database answered instead.
+	FromDatabase bool
+}
+
+// Search finds services for a family. If the search engine fails, the database answers, so a
+// family always gets results.
+func (d *Directory) Search(ctx context.Context, q Query) (*Page, error) {
+	if q.Page < 1 {
+		q.Page = 1
+	}
+	sq := toSearchQuery(q)
+	res, err := d.Index.Search(ctx, sq)
+	fromDB := false
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("search: %w", ctx.Err())
+		}
+		d.logger().Warn("search index failed; answering from the database", "err", err)
+		if res, err = d.searchStore(ctx, sq); err != nil {
+			return nil, err
+		}
+		fromDB = true
+	}
+	services, err := d.Store.Services(ctx, res.IDs)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	p := &Page{Query: q, Total: res.Total, Page: q.Page, FromDatabase: fromDB}
+	p.Pages = (res.Total + PerPage - 1) / PerPage
+	for _, s := range services {
+		r := Result{Service: s}
+		if q.Near != nil && len(s.Locations) > 0 {
+			r.Nearest, r.Distance = s.Nearest(q.Near.Point)
+			r.HasDistance = true
+		}
+		p.Results = append(p.Results, r)
+	}
+	return p, nil
+}
+
+func toSearchQuery(q Query) search.Query {
+	sq := search.Query{
+		Text:     strings.TrimSpace(q.Text),
+		Age:      q.Age,
+		FreeOnly: q.FreeOnly,
+		Offset:   (q.Page - 1) * PerPage,
+		Limit:    PerPage,
+	}
+	for _, n := range q.Needs {
+		sq.Needs = append(sq.Needs, string(n))
+	}
+	for _, m := range q.Delivery {
+		sq.Delivery = append(sq.Delivery, string(m))
+	}
+	if q.Near != nil {
+		p := q.Near.Point
+		sq.Near = &p
+		sq.RadiusMetres = DefaultRadiusMetres
+	}
+	return sq
+}
+
+// Get returns one service for its public page; a service that is not active is not found.
+func (d *Directory) Get(ctx context.Context, id string) (*Service, error) {
+	s, err := d.Store.GetService(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if s.Status != Active {
+		return nil, ErrNotFound
+	}
+	return s, nil
+}
+
+// Reindex rebuilds the search index from the store.
+func (d *Directory) Reindex(ctx context.Context) (int, error) {
+	if err := d.Index.Reset(ctx); err != nil {
+		return 0, fmt.Errorf("reindex: %w", err)
+	}
+	var batch []search.Document
+	n := 0
+	flush := func() error {
+		if err := d.Index.Upsert(ctx, batch...); err != nil {
+			return fmt.Errorf("reindex: %w", err)
+		}
+		n += len(batch)
+		batch = batch[:0]
+		return nil
+	}
+	err := d.Store.EachService(ctx, func(s *Service) error {
+		if s.Status != Active {
+			return nil
+		}
+		batch = append(batch, DocumentFor(s))
+		if len(batch) == 1000 {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	return n, flush()
+}
+
+// IndexServices puts services into the index, or takes them out if they are not active.
+func (d *Directory) IndexServices(ctx context.Context, services ...*Service) error {
+	var docs []search.Document
+	var gone []string
+	for _, s := range services {
+		if s.Status == Active {
+			docs = append(docs, DocumentFor(s))
+		} else {
+			gone = append(gone, s.ID)
+		}
+	}
+	if len(docs) > 0 {
+		if err := d.Index.Upsert(ctx, docs...); err != nil {
+			return err
+		}
+	}
+	if len(gone) > 0 {
+		return d.Index.Delete(ctx, gone...)
+	}
+	return nil
+}
+
+// DocumentFor is what the index holds for a service.
+func DocumentFor(s *Service) search.Document {
+	doc := search.Document{
+		ID:           s.ID,
+		Name:         s.Name,
+		Summary:      s.Summary,
+		Description:  s.Description,
+		Organisation: s.Organisation.Name,
+		Categories:   slices.Clone(s.Categories),
+		MinAge:       s.MinAge,
+		MaxAge:       s.MaxAge,
+		Free:         s.Free,
+		Remote:       s.Remote(),
+	}
+	var terms, towns []string
+	for _, n := range s.Needs {
+		doc.Needs = append(doc.Needs, string(n))
+		if info, ok := NeedBySlug(string(n)); ok {
+			terms = append(terms, info.Label, info.Terms)
+		}
+	}
+	terms = append(terms, s.Categories...)
+	doc.Terms = strings.Join(terms, ". ")
+	for _, m := range s.Delivery {
+		doc.Delivery = append(doc.Delivery, string(m))
+	}
+	for _, l := range s.Locations {
+		if !slices.Contains(towns, l.Town) {
+			towns = append(towns, l.Town)
+		}
+	}
+	doc.Towns = strings.Join(towns, " ")
+	if len(s.Locations) > 0 {
+		doc.Location = &search.Point{Lat: s.Locations[0].Latitude, Lng: s.Locations[0].Longitude}
+	}
+	return doc
+}
+
+// searchStore answers a search from the database when the index cannot: every word (or an
+// everyday phrase's synonym) must appear in the service's text. It has no typo tolerance, but
+// it never leaves a family with nothing.
+func (d *Directory) searchStore(ctx context.Context, q search.Query) (search.Result, error) {
+	words := strings.Fields(search.Normalise(q.Text))
+	phrases := search.Expand(q.Text)
+	type hit struct {
+		id, name string
+		dist     float64
+		located  bool
+	}
+	var hits []hit
+	err := d.Store.EachService(ctx, func(s *Service) error {
+		if s.Status != Active {
+			return nil
+		}
+		doc := DocumentFor(s)
+		if !matchesFilters(doc, q) {
+			return nil
+		}
+		if len(words) > 0 {
+			text := search.Normalise(strings.Join([]string{doc.Name, doc.Terms, doc.Summary, doc.Organisation, doc.Description, doc.Towns}, " "))
+			if !containsAll(text, words) && !containsAny(text, phrases) {
+				return nil
+			}
+		}
+		h := hit{id: s.ID, name: strings.ToLower(s.Name)}
+		if q.Near != nil && doc.Location != nil {
+			h.dist, h.located = Distance(*q.Near, *doc.Location), true
+			if h.dist > q.RadiusMetres && !doc.Remote {
+				return nil
+			}
+		}
+		hits = append(hits, h)
+		return nil
+	})
+	if err != nil {
+		return search.Result{}, fmt.Errorf("search database: %w", err)
+	}
+	if q.Near != nil {
+		slices.SortStableFunc(hits, func(a, b hit) int {
+			if a.located != b.located {
+				if a.located {
+					return -1
+				}
+				return 1
+			}
+			return cmp.Or(cmp.Compare(a.dist, b.dist), cmp.Compare(a.name, b.name))
+		})
+	}
+	res := search.Result{Total: len(hits)}
+	for i := q.Offset; i < len(hits) && i < q.Offset+q.Limit; i++ {
+		res.IDs = append(res.IDs, hits[i].id)
+	}
+	return res, nil
+}
+
+func matchesFilters(doc search.Document, q search.Query) bool {
+	if len(q.Needs) > 0 && !overlaps(doc.Needs, q.Needs) {
+		return false
+	}
+	if len(q.Delivery) > 0 && !overlaps(doc.Delivery, q.Delivery) {
+		return false
+	}
+	if q.Age != nil && (*q.Age < doc.MinAge || *q.Age > doc.MaxAge) {
+		return false
+	}
+	if q.FreeOnly && !doc.Free {
+		return false
+	}
+	if q.Near != nil && doc.Location == nil && !doc.Remote {
+		return false
+	}
+	return true
+}
+
+func overlaps(a, b []string) bool {
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsAll(text string, words []string) bool {
+	padded := " " + text + " "
+	for _, w := range words {
+		if !strings.Contains(padded, " "+w) {
+			return false
+		}
+	}
+	return true
+}
+
+func containsAny(text string, phrases []string) bool {
+	padded := " " + text + " "
+	for _, p := range phrases {
+		if strings.Contains(padded, " "+p+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Directory) logger() *slog.Logger {
+	if d.Log != nil {
+		return d.Log
+	}
+	return slog.Default()
+}
+
+// IsNotFound reports whether err means the thing asked for does not exist.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

@@ -1,0 +1,51 @@
+package directory
+
+import (
+	"fmt"
+	"math"
+
+	"familyhelp/search"
+)
+
+const earthRadiusMetres = 6371008.8
+
+// MetresPerMile converts between the units people read and the ones engines take.
+const MetresPerMile = 1609.344
+
+// Distance is the great-circle distance between two points in metres.
+func Distance(a, b search.Point) float64 {
+	rad := math.Pi / 180
+	dLat := (b.Lat - a.Lat) * rad
+	dLng := (b.Lng - a.Lng) * rad
+	h := math.Sin(dLat/2)*math.Sin(dLat/2) +
+		math.Cos(a.Lat*rad)*math.Cos(b.Lat*rad)*math.Sin(dLng/2)*math.Sin(dLng/2)
+	return 2 * earthRadiusMetres * math.Asin(math.Sqrt(h))
+}
+
+// MilesText says a distance the way a person would read it: "0.4 miles away", "1 mile away".
+func MilesText(metres float64) string {
+	miles := metres / MetresPerMile
+	switch {
+	case miles < 0.1:
+		return "Less than 0.1 miles away"
+	case miles < 9.95:
+		if s := fmt.Sprintf("%.1f", miles); s != "1.0" {
+			return s + " miles away"
+		}
+		return "1 mile away"
+	}
+	return fmt.Sprintf("%.0f miles away", miles)
+}
+
+// Nearest returns the service's location nearest to p, and how far it is in metres.
+func (s *Service) Nearest(p search.Point) (*Location, float64) {
+	var best *Location
+	bestD := math.Inf(1)
+	for i := range s.Locations {
+		l := &s.Locations[i]
+		if d := Distance(p, search.Point{Lat: l.Latitude, Lng: l.Longitude}); d < bestD {
+			best, bestD = l, d
+		}
+	}
+	return best, bestD
+}

@@ -1,0 +1,245 @@
+// Package searchtest is the contract every search.Index must keep: typo tolerance, the shared
+// synonyms, each filter, distance sorting, pagination, updates and deletions. Each engine's
+// tests call Run with a way to open an empty index.
+package searchtest
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"familyhelp/search"
+)
+
+// Places used by the fixtures (real postcode centroids).
+var (
+	wolverhampton = search.Point{Lat: 52.5862, Lng: -2.1286} // WV1
+	bilston       = search.Point{Lat: 52.5661, Lng: -2.0730} // WV14
+	walsall       = search.Point{Lat: 52.5862, Lng: -1.9822} // WS1
+	birmingham    = search.Point{Lat: 52.4797, Lng: -1.8961} // B1, about 10 miles from Walsall
+	manchester    = search.Point{Lat: 53.4794, Lng: -2.2453} // M1
+)
+
+func at(p search.Point) *search.Point { return &p }
+
+// Fixtures is the fixed set of documents the contract is checked against. Their words are
+// chosen so that each search below can only succeed in the way it names.
+func Fixtures() []search.Document {
+	return []search.Document{
+		{ID: "da-outreach", Name: "Women's outreach", Summary: "Support if you are experiencing domestic abuse or coercive control.",
+			Terms: "Domestic abuse", Needs: []string{"domestic-abuse"}, MinAge: 0, MaxAge: 99, Free: true,
+			Delivery: []string{"in-person"}, Location: at(wolverhampton), Towns: "Wolverhampton"},
+		{ID: "alcohol-service", Name: "Recovery Near You", Summary: "Help to cut down or stop alcohol use.",
+			Description: "Group sessions and one-to-one key work.", Terms: "Drugs and alcohol",
+			Needs: []string{"addiction"}, MinAge: 18, MaxAge: 99, Free: true,
+			Delivery: []string{"in-person", "phone"}, Location: at(bilston), Towns: "Bilston"},
+		{ID: "youth-substance", Name: "Young people's substance misuse team", Summary: "For teenagers worried about their own use.",
+			Terms: "Drugs and alcohol", Needs: []string{"addiction"}, MinAge: 11, MaxAge: 18, Free: true,
+			Delivery: []string{"in-person"}, Location: at(walsall), Towns: "Walsall"},
+		{ID: "counselling", Name: "Talking therapies", Summary: "Free counselling for adults.",
+			Terms: "Mental health", Needs: []string{"mental-health"}, MinAge: 16, MaxAge: 99, Free: true,
+			Delivery: []string{"online", "phone"}, Remote: true},
+		{ID: "parent-course", Name: "Calmer family course", Summary: "A ten week course for parents of young children.",
+			Terms: "Parenting and family life", Needs: []string{"parenting"}, MinAge: 0, MaxAge: 5, Free: false,
+			Delivery: []string{"in-person"}, Location: at(walsall), Towns: "Walsall"},
+		{ID: "debt-advice", Name: "Money matters", Summary: "Free debt advice and welfare benefits checks.",
+			Terms: "Money and debt", Needs: []string{"money"}, MinAge: 0, MaxAge: 99, Free: true,
+			Delivery: []string{"in-person"}, Location: at(birmingham), Towns: "Birmingham"},
+		{ID: "helpline", Name: "National helpline", Summary: "Call any time, day or night.",
+			Terms: "Domestic abuse", Needs: []string{"domestic-abuse"}, MinAge: 0, MaxAge: 99, Free: true,
+			Delivery: []string{"phone"}, Remote: true},
+		{ID: "wellbeing-cafe", Name: "Wellbeing cafe", Summary: "A friendly drop-in for your mental health and family support.",
+			Terms: "Mental health", Needs: []string{"mental-health", "parenting"}, MinAge: 0, MaxAge: 99, Free: true,
+			Delivery: []string{"in-person"}, Location: at(manchester), Towns: "Manchester"},
+	}
+}
+
+// Run checks the contract. open returns a new, empty index; Run closes it.
+func Run(t *testing.T, open func(t *testing.T) search.Index) {
+	ctx := context.Background()
+	ix := open(t)
+	t.Cleanup(func() { _ = ix.Close() })
+	if err := ix.Upsert(ctx, Fixtures()...); err != nil {
+		t.Fatalf("upsert fixtures: %v", err)
+	}
+
+	find := func(t *testing.T, q search.Query) search.Result {
+		t.Helper()
+		if q.Limit == 0 {
+			q.Limit = 20
+		}
+		res, err := ix.Search(ctx, q)
+		if err != nil {
+			t.Fatalf("search %+v: %v", q, err)
+		}
+		return res
+	}
+
+	t.Run("count", func(t *testing.T) {
+		n, err := ix.Count(ctx)
+		if err != nil || n != len(Fixtures()) {
+			t.Fatalf("Count = %d, %v; want %d", n, err, len(Fixtures()))
+		}
+	})
+
+	t.Run("text", func(t *testing.T) {
+		cases := []struct {
+			name, text string
+			want       string   // must be among the hits
+			not        []string // must not be
+		}{
+			{"plain word", "counselling", "counselling", []string{"debt-advice"}},
+			{"typo domestik", "domestik abuse", "da-outreach", []string{"debt-advice", "parent-course"}},
+			{"typo alchohol", "alchohol", "alcohol-service", []string{"counselling"}},
+			{"typo councelling", "councelling", "counselling", []string{"alcohol-service"}},
+			{"synonym drink", "drink", "alcohol-service", []string{"parent-course"}},
+			{"synonym drugs", "drugs", "youth-substance", []string{"parent-course"}},
+			{"synonym DV", "DV", "da-outreach", []string{"debt-advice"}},
+			{"phrase my partner hits me", "my partner hits me", "da-outreach", []string{"debt-advice", "parent-course"}},
+			{"synonym depressed", "depressed", "counselling", []string{"debt-advice"}},
+			{"synonym anxious", "anxious", "wellbeing-cafe", []string{"alcohol-service"}},
+			{"synonym debt", "debt", "debt-advice", []string{"da-outreach"}},
+			{"can't cope", "I can't cope", "wellbeing-cafe", []string{"debt-advice"}},
+			{"stemming", "courses", "parent-course", nil},
+			{"every word must match", "alcohol course", "", []string{"alcohol-service", "parent-course"}},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				res := find(t, search.Query{Text: c.text})
+				if c.want != "" && !slices.Contains(res.IDs, c.want) {
+					t.Errorf("%q found %v, want %s among them", c.text, res.IDs, c.want)
+				}
+				for _, n := range c.not {
+					if slices.Contains(res.IDs, n) {
+						t.Errorf("%q found %v, which should not include %s", c.text, res.IDs, n)
+					}
+				}
+				if res.Total != len(res.IDs) {
+					t.Errorf("%q: Total %d but %d hits on one page", c.text, res.Total, len(res.IDs))
+				}
+			})
+		}
+	})
+
+	t.Run("filters", func(t *testing.T) {
+		age := func(n int) *int { return &n }
+		cases := []struct {
+			name string
+			q    search.Query
+			want []string // exactly these, in any order
+		}{
+			{"need", search.Query{Needs: []string{"addiction"}}, []string{"alcohol-service", "youth-substance"}},
+			{"two needs", search.Query{Needs: []string{"money", "parenting"}}, []string{"debt-advice", "parent-course", "wellbeing-cafe"}},
+			{"age 14", search.Query{Needs: []string{"addiction"}, Age: age(14)}, []string{"youth-substance"}},
+			{"age at the edge", search.Query{Age: age(5), Needs: []string{"parenting"}}, []string{"parent-course", "wellbeing-cafe"}},
+			{"age 6", search.Query{Age: age(6), Needs: []string{"parenting"}}, []string{"wellbeing-cafe"}},
+			{"free only", search.Query{FreeOnly: true, Needs: []string{"parenting"}}, []string{"wellbeing-cafe"}},
+			{"delivery phone", search.Query{Delivery: []string{"phone"}}, []string{"alcohol-service", "counselling", "helpline"}},
+			{"delivery online", search.Query{Delivery: []string{"online"}}, []string{"counselling"}},
+			{"text and need", search.Query{Text: "support", Needs: []string{"domestic-abuse"}}, []string{"da-outreach"}},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				res := find(t, c.q)
+				got := slices.Clone(res.IDs)
+				slices.Sort(got)
+				want := slices.Clone(c.want)
+				slices.Sort(want)
+				if !slices.Equal(got, want) || res.Total != len(want) {
+					t.Errorf("got %v (total %d), want %v", got, res.Total, want)
+				}
+			})
+		}
+	})
+
+	t.Run("near", func(t *testing.T) {
+		// From Bilston, within 12 km: Bilston, then Wolverhampton (4 km), then Walsall (6.5 km,
+		// twice), then the remote services; Birmingham (15 km) and Manchester are too far.
+		res := find(t, search.Query{Near: at(bilston), RadiusMetres: 12000})
+		located := res.IDs[:min(4, len(res.IDs))]
+		if len(res.IDs) != 6 || res.Total != 6 {
+			t.Fatalf("near Bilston: %v (total %d), want 4 located and 2 remote", res.IDs, res.Total)
+		}
+		if located[0] != "alcohol-service" || located[1] != "da-outreach" {
+			t.Errorf("near Bilston: %v, want alcohol-service then da-outreach first", res.IDs)
+		}
+		rest := slices.Clone(res.IDs[2:4])
+		slices.Sort(rest)
+		if !slices.Equal(rest, []string{"parent-course", "youth-substance"}) {
+			t.Errorf("near Bilston: %v, want the Walsall services third and fourth", res.IDs)
+		}
+		remote := slices.Clone(res.IDs[4:])
+		slices.Sort(remote)
+		if !slices.Equal(remote, []string{"counselling", "helpline"}) {
+			t.Errorf("near Bilston: %v, want the remote services last", res.IDs)
+		}
+
+		res = find(t, search.Query{Near: at(manchester), RadiusMetres: 12000, Needs: []string{"domestic-abuse"}})
+		if !slices.Equal(res.IDs, []string{"helpline"}) {
+			t.Errorf("domestic abuse near Manchester: %v, want only the national helpline", res.IDs)
+		}
+
+		res = find(t, search.Query{Near: at(walsall), RadiusMetres: 12000, Text: "alcohol"})
+		if !slices.Equal(res.IDs, []string{"youth-substance", "alcohol-service"}) {
+			t.Errorf("alcohol near Walsall: %v, want youth-substance (in Walsall) then alcohol-service (Bilston)", res.IDs)
+		}
+	})
+
+	t.Run("pagination", func(t *testing.T) {
+		all := find(t, search.Query{})
+		if all.Total != len(Fixtures()) {
+			t.Fatalf("everything: total %d, want %d", all.Total, len(Fixtures()))
+		}
+		var paged []string
+		for off := 0; off < all.Total; off += 3 {
+			p := find(t, search.Query{Offset: off, Limit: 3})
+			if p.Total != all.Total {
+				t.Errorf("page at %d: total %d, want %d", off, p.Total, all.Total)
+			}
+			paged = append(paged, p.IDs...)
+		}
+		if !slices.Equal(paged, all.IDs) {
+			t.Errorf("pages %v, want %v in the same order as one page", paged, all.IDs)
+		}
+		// With no text the order is by name, so a person can find their place again.
+		if all.IDs[0] != "parent-course" {
+			t.Errorf("first by name is %s, want parent-course (Calmer family course)", all.IDs[0])
+		}
+		if p := find(t, search.Query{Offset: 100, Limit: 3}); len(p.IDs) != 0 {
+			t.Errorf("page past the end: %v, want none", p.IDs)
+		}
+	})
+
+	t.Run("update and delete", func(t *testing.T) {
+		changed := Fixtures()[4]
+		changed.Name = "Incredible Years"
+		changed.Summary = "A course for parents."
+		if err := ix.Upsert(ctx, changed); err != nil {
+			t.Fatal(err)
+		}
+		if res := find(t, search.Query{Text: "calmer"}); slices.Contains(res.IDs, "parent-course") {
+			t.Errorf("old name still finds the service: %v", res.IDs)
+		}
+		if res := find(t, search.Query{Text: "incredible"}); !slices.Contains(res.IDs, "parent-course") {
+			t.Errorf("new name does not find the service: %v", res.IDs)
+		}
+		if err := ix.Delete(ctx, "parent-course", "no-such-id"); err != nil {
+			t.Fatal(err)
+		}
+		if res := find(t, search.Query{Text: "incredible"}); len(res.IDs) != 0 {
+			t.Errorf("deleted service still found: %v", res.IDs)
+		}
+		if n, _ := ix.Count(ctx); n != len(Fixtures())-1 {
+			t.Errorf("Count after delete = %d, want %d", n, len(Fixtures())-1)
+		}
+		if err := ix.Reset(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := ix.Count(ctx); n != 0 {
+			t.Errorf("Count after reset = %d, want 0", n)
+		}
+		if res := find(t, search.Query{}); res.Total != 0 {
+			t.Errorf("search after reset: %v", res.IDs)
+		}
+	})
+}

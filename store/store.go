@@ -1,0 +1,259 @@
+// Package store keeps the directory in a relational database: SQLite (modernc.org/sqlite, pure
+// Go) in the data directory by default. The database is the source of truth; the search index
+// is derived from it. Migrations are embedded and run when the store opens.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"familyhelp/directory"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is the directory's database.
+type DB struct {
+	db *sql.DB
+}
+
+var _ directory.Store = (*DB)(nil)
+
+// OpenSQLite opens (creating if need be) the SQLite database at path and migrates it.
+func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	// WAL lets the many readers go on while one writer writes; busy_timeout makes a second
+	// writer wait rather than fail.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	if err := migrate(ctx, db, goose.DialectSQLite3, "migrations/sqlite"); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &DB{db: db}, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, dir string) error {
+	sub, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	p, err := goose.NewProvider(dialect, db, sub)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *DB) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers, for /readyz.
+func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+const timeFormat = time.RFC3339Nano
+
+// SaveServices adds or replaces services and their organisations, all in one transaction.
+func (s *DB) SaveServices(ctx context.Context, services ...*directory.Service) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("save services: %w", err)
+	}
+	defer tx.Rollback()
+	org, err := tx.PrepareContext(ctx, `INSERT INTO organisations (id, name, description, website, email)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description,
+			website = excluded.website, email = excluded.email`)
+	if err != nil {
+		return fmt.Errorf("save services: %w", err)
+	}
+	defer org.Close()
+	svc, err := tx.PrepareContext(ctx, `INSERT INTO services
+		(id, organisation_id, name, status, national, sample, last_reviewed, updated_at, data)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (id) DO UPDATE SET organisation_id = excluded.organisation_id, name = excluded.name,
+			status = excluded.status, national = excluded.national, sample = excluded.sample,
+			last_reviewed = excluded.last_reviewed, updated_at = excluded.updated_at, data = excluded.data`)
+	if err != nil {
+		return fmt.Errorf("save services: %w", err)
+	}
+	defer svc.Close()
+	for _, sv := range services {
+		if sv.ID == "" || sv.Organisation.ID == "" {
+			return fmt.Errorf("save services: a service and its organisation need ids")
+		}
+		if sv.UpdatedAt.IsZero() {
+			sv.UpdatedAt = time.Now().UTC()
+		}
+		o := sv.Organisation
+		if _, err := org.ExecContext(ctx, o.ID, o.Name, o.Description, o.Website, o.Email); err != nil {
+			return fmt.Errorf("save organisation %s: %w", o.ID, err)
+		}
+		data, err := json.Marshal(sv)
+		if err != nil {
+			return fmt.Errorf("save service %s: %w", sv.ID, err)
+		}
+		if _, err := svc.ExecContext(ctx, sv.ID, o.ID, sv.Name, string(sv.Status), sv.National, sv.Sample,
+			sv.LastReviewed.UTC().Format(timeFormat), sv.UpdatedAt.UTC().Format(timeFormat), string(data)); err != nil {
+			return fmt.Errorf("save service %s: %w", sv.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("save services: %w", err)
+	}
+	return nil
+}
+
+// GetService returns one service, or directory.ErrNotFound.
+func (s *DB) GetService(ctx context.Context, id string) (*directory.Service, error) {
+	var data string
+	err := s.db.QueryRowContext(ctx, `SELECT data FROM services WHERE id = $1`, id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, directory.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get service: %w", err)
+	}
+	return decode(data)
+}
+
+// Services returns the services with the given ids, in the same order; ids that do not exist
+// are left out.
+func (s *DB) Services(ctx context.Context, ids []string) ([]*directory.Service, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ids))
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		args[i] = id
+		marks[i] = fmt.Sprintf("$%d", i+1)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, data FROM services WHERE id IN (`+strings.Join(marks, ",")+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("get services: %w", err)
+	}
+	defer rows.Close()
+	byID := make(map[string]*directory.Service, len(ids))
+	for rows.Next() {
+		var id, data string
+		if err := rows.Scan(&id, &data); err != nil {
+			return nil, fmt.Errorf("get services: %w", err)
+		}
+		sv, err := decode(data)
+		if err != nil {
+			return nil, err
+		}
+		byID[id] = sv
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("get services: %w", err)
+	}
+	out := make([]*directory.Service, 0, len(ids))
+	for _, id := range ids {
+		if sv, ok := byID[id]; ok {
+			out = append(out, sv)
+		}
+	}
+	return out, nil
+}
+
+// EachService calls fn for every service, in name order, until fn returns an error.
+func (s *DB) EachService(ctx context.Context, fn func(*directory.Service) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT data FROM services ORDER BY name, id`)
+	if err != nil {
+		return fmt.Errorf("list services: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return fmt.Errorf("list services: %w", err)
+		}
+		sv, err := decode(data)
+		if err != nil {
+			return err
+		}
+		if err := fn(sv); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list services: %w", err)
+	}
+	return nil
+}
+
+// DeleteService removes a service; a missing one is directory.ErrNotFound.
+func (s *DB) DeleteService(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM services WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("delete service: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return directory.ErrNotFound
+	}
+	return nil
+}
+
+// CountServices returns how many services there are.
+func (s *DB) CountServices(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM services`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count services: %w", err)
+	}
+	return n, nil
+}
+
+// Setting returns a stored setting, or "" if it was never set.
+func (s *DB) Setting(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read setting %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// SetSetting stores a setting.
+func (s *DB) SetSetting(ctx context.Context, key, value string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	if err != nil {
+		return fmt.Errorf("write setting %s: %w", key, err)
+	}
+	return nil
+}
+
+func decode(data string) (*directory.Service, error) {
+	var sv directory.Service
+	if err := json.Unmarshal([]byte(data), &sv); err != nil {
+		return nil, fmt.Errorf("decode service: %w", err)
+	}
+	return &sv, nil
+}
