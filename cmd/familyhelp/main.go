@@ -1,0 +1,285 @@
+// Command familyhelp runs the Family Help website and its maintenance tasks. It is the only
+// place that chooses and wires the adapters: SQLite or PostgreSQL, Bleve or Meilisearch.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"familyhelp/directory"
+	"familyhelp/handlers"
+	"familyhelp/postcode"
+	"familyhelp/search"
+	"familyhelp/search/bleveindex"
+	"familyhelp/search/meili"
+	"familyhelp/seed"
+	"familyhelp/store"
+)
+
+const usage = `familyhelp runs the Family Help website.
+
+Usage:
+  familyhelp [command] [flags]
+
+Commands:
+  serve                 run the website (the default)
+  migrate               create or update the database tables, then exit
+  seed                  add the national helplines and the sample services, and rebuild the index
+  seed --synthetic N    add N made-up services (the same every time) for benchmarks
+  reindex               rebuild the search index from the database
+  help                  show this help
+
+Configuration is by environment variable; see README.md.
+`
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, log); err != nil {
+		fmt.Fprintln(os.Stderr, "familyhelp:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+func run(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	cfg := configFromEnv()
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Fprint(out, usage)
+		return nil
+	case "serve":
+		return serve(ctx, cfg, log)
+	case "migrate":
+		a, err := open(ctx, cfg, log, false)
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		fmt.Fprintln(out, "database is up to date")
+		return nil
+	case "seed":
+		fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+		fs.SetOutput(out)
+		synthetic := fs.Int("synthetic", 0, "add `N` deterministic synthetic services")
+		if err := fs.Parse(args); err != nil {
+			return usageError(err.Error())
+		}
+		return seedCommand(ctx, cfg, log, out, *synthetic)
+	case "reindex":
+		a, err := open(ctx, cfg, log, true)
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		start := time.Now()
+		n, err := a.dir.Reindex(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "indexed %d services in %s\n", n, time.Since(start).Round(time.Millisecond))
+		return nil
+	}
+	return usageError(fmt.Sprintf("unknown command %q; run 'familyhelp help'", cmd))
+}
+
+// config is read from the environment; names are part of the contract in DESIGN.md.
+type config struct {
+	Addr        string
+	DataDir     string
+	DatabaseURL string
+	MeiliURL    string
+	MeiliKey    string
+	BaseURL     string
+}
+
+func configFromEnv() config {
+	get := func(k, def string) string {
+		if v := strings.TrimSpace(os.Getenv(k)); v != "" {
+			return v
+		}
+		return def
+	}
+	return config{
+		Addr:        get("FAMILYHELP_ADDR", ":8080"),
+		DataDir:     get("FAMILYHELP_DATA_DIR", "./data"),
+		DatabaseURL: get("DATABASE_URL", ""),
+		MeiliURL:    get("MEILI_URL", ""),
+		MeiliKey:    get("MEILI_API_KEY", ""),
+		BaseURL:     get("FAMILYHELP_BASE_URL", "http://localhost:8080"),
+	}
+}
+
+type app struct {
+	db  *store.DB
+	ix  search.Index
+	dir *directory.Directory
+}
+
+func (a *app) close() {
+	if a.ix != nil {
+		a.ix.Close()
+	}
+	a.db.Close()
+}
+
+// open connects the database and, if withIndex, the search index.
+func open(ctx context.Context, cfg config, log *slog.Logger, withIndex bool) (*app, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if cfg.DatabaseURL != "" {
+		return nil, errors.New("DATABASE_URL is set, but this build supports only the embedded SQLite database: unset it")
+	}
+	db, err := store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "familyhelp.db"))
+	if err != nil {
+		return nil, err
+	}
+	a := &app{db: db}
+	if withIndex {
+		if cfg.MeiliURL != "" {
+			a.ix, err = meili.New(ctx, cfg.MeiliURL, cfg.MeiliKey, "services")
+		} else {
+			a.ix, err = bleveindex.Open(filepath.Join(cfg.DataDir, "index.bleve"))
+		}
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	a.dir = &directory.Directory{Store: db, Index: a.ix, Log: log}
+	return a, nil
+}
+
+func seedCommand(ctx context.Context, cfg config, log *slog.Logger, out io.Writer, synthetic int) error {
+	a, err := open(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if synthetic < 0 {
+		return usageError("--synthetic needs a number of services, 1 or more")
+	}
+	if synthetic > 0 {
+		all := seed.Synthetic(synthetic)
+		for start := 0; start < len(all); start += 1000 {
+			if err := a.db.SaveServices(ctx, all[start:min(start+1000, len(all))]...); err != nil {
+				return err
+			}
+		}
+		if err := a.db.SetSetting(ctx, seed.SampleModeKey, "on"); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "added %d synthetic services\n", synthetic)
+	} else {
+		n, err := seed.Defaults(ctx, a.db, a.db)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "added %d helplines and sample services\n", n)
+	}
+	n, err := a.dir.Reindex(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "indexed %d services\n", n)
+	return nil
+}
+
+func serve(ctx context.Context, cfg config, log *slog.Logger) error {
+	if err := postcode.Load(); err != nil {
+		return err
+	}
+	a, err := open(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := prepare(ctx, a, log); err != nil {
+		return err
+	}
+	srv := &handlers.Server{
+		Directory:     a.dir,
+		Settings:      a.db,
+		Database:      a.db,
+		Log:           log,
+		SampleModeKey: seed.SampleModeKey,
+	}
+	web, err := srv.App()
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- web.Listen(cfg.Addr) }()
+	log.Info("listening", "addr", cfg.Addr)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		log.Info("shutting down")
+		return web.ShutdownWithTimeout(10 * time.Second)
+	}
+}
+
+// prepare seeds an empty database and rebuilds an index that is out of step with it, so a
+// fresh machine serves a working site and a lost index heals itself.
+func prepare(ctx context.Context, a *app, log *slog.Logger) error {
+	n, err := a.db.CountServices(ctx)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		added, err := seed.Defaults(ctx, a.db, a.db)
+		if err != nil {
+			return err
+		}
+		log.Info("seeded an empty database", "services", added)
+	}
+	active := 0
+	if err := a.db.EachService(ctx, func(s *directory.Service) error {
+		if s.Status == directory.Active {
+			active++
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	indexed, err := a.ix.Count(ctx)
+	if err != nil {
+		log.Warn("search index unavailable at start; searches use the database until it returns", "err", err)
+		return nil
+	}
+	if indexed != active {
+		start := time.Now()
+		n, err := a.dir.Reindex(ctx)
+		if err != nil {
+			log.Warn("rebuilding the search index failed; searches use the database", "err", err)
+			return nil
+		}
+		log.Info("rebuilt the search index", "services", n, "took", time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}

@@ -1,0 +1,329 @@
+package handlers
+
+import (
+	"errors"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+
+	"familyhelp/directory"
+	"familyhelp/postcode"
+	"familyhelp/search"
+	"familyhelp/static"
+	"familyhelp/views"
+)
+
+var staticLookup = static.Lookup
+
+// searchForm is the search as the person typed it, kept so every page gives it back.
+type searchForm struct {
+	Q, Postcode, Age string
+	Needs            []string
+	Delivery         []string
+	Free             bool
+	PostcodeError    string
+	AgeError         string
+}
+
+type chip struct{ Label, RemoveURL string }
+
+type pageLink struct {
+	Number   int
+	URL      string
+	Current  bool
+	Ellipsis bool
+}
+
+type pagination struct {
+	Prev, Next string
+	Items      []pageLink
+}
+
+type searchPage struct {
+	views.Base
+	Form        searchForm
+	Errors      []views.FieldError
+	Result      *directory.Page
+	Near        string
+	Chips       []chip
+	Pagination  pagination
+	FiltersOpen bool
+}
+
+type homePage struct {
+	views.Base
+	Form searchForm
+}
+
+func (s *Server) home(c *fiber.Ctx) error {
+	return c.Render("home", homePage{Base: s.base(c, "Find help for your family")})
+}
+
+const (
+	maxQueryRunes = 200
+	maxChildAge   = 25
+)
+
+// cleanText keeps what a person typed but drops what no search needs: invalid UTF-8, control
+// characters, and anything past a sane length.
+func cleanText(s string, limit int) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > limit {
+		s = string([]rune(s)[:limit])
+	}
+	return s
+}
+
+// multi reads a repeated query parameter, keeping only known values, once each.
+func multi(c *fiber.Ctx, key string, valid func(string) bool) []string {
+	var out []string
+	for _, v := range c.Context().QueryArgs().PeekMulti(key) {
+		s := string(v)
+		if valid(s) && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func readSearchForm(c *fiber.Ctx) searchForm {
+	free := c.Query("free")
+	return searchForm{
+		Q:        cleanText(c.Query("q"), maxQueryRunes),
+		Postcode: cleanText(c.Query("postcode"), 20),
+		Age:      cleanText(c.Query("age"), 5),
+		Needs:    multi(c, "need", directory.ValidNeed),
+		Delivery: multi(c, "delivery", directory.ValidDelivery),
+		Free:     free == "yes" || free == "true" || free == "1" || free == "on",
+	}
+}
+
+// values writes the form back as a query string, for pagination and "remove filter" links.
+func (f searchForm) values() url.Values {
+	v := url.Values{}
+	if f.Q != "" {
+		v.Set("q", f.Q)
+	}
+	if f.Postcode != "" {
+		v.Set("postcode", f.Postcode)
+	}
+	for _, n := range f.Needs {
+		v.Add("need", n)
+	}
+	if f.Age != "" {
+		v.Set("age", f.Age)
+	}
+	for _, d := range f.Delivery {
+		v.Add("delivery", d)
+	}
+	if f.Free {
+		v.Set("free", "yes")
+	}
+	return v
+}
+
+func searchURL(v url.Values) string {
+	if len(v) == 0 {
+		return "/search"
+	}
+	return "/search?" + v.Encode()
+}
+
+func (s *Server) search(c *fiber.Ctx) error {
+	form := readSearchForm(c)
+	p := searchPage{Base: s.base(c, "Search"), Form: form}
+	p.NoIndex = true
+	q := directory.Query{Text: form.Q, FreeOnly: form.Free}
+	for _, n := range form.Needs {
+		q.Needs = append(q.Needs, directory.Need(n))
+	}
+	for _, d := range form.Delivery {
+		q.Delivery = append(q.Delivery, directory.Delivery(d))
+	}
+	if form.Postcode != "" {
+		place, err := postcode.Lookup(form.Postcode)
+		var perr postcode.Error
+		switch {
+		case errors.As(err, &perr):
+			p.Form.PostcodeError = string(perr)
+			p.Errors = append(p.Errors, views.FieldError{Field: "postcode", Message: string(perr)})
+		case err != nil:
+			return err
+		default:
+			q.Near = &directory.Place{Label: place.Postcode, Point: search.Point{Lat: place.Lat, Lng: place.Lng}}
+			p.Near = place.Postcode
+		}
+	}
+	if form.Age != "" {
+		age, err := strconv.Atoi(form.Age)
+		if err != nil || age < 0 || age > maxChildAge {
+			p.Form.AgeError = "Enter an age from 0 to 25, like 4. Use 0 for a baby under 1"
+			p.Errors = append(p.Errors, views.FieldError{Field: "age", Message: p.Form.AgeError})
+		} else {
+			q.Age = &age
+		}
+	}
+	p.FiltersOpen = len(form.Needs) > 0 || form.Age != "" || len(form.Delivery) > 0 || form.Free
+	if len(p.Errors) > 0 {
+		p.HasErrors = true
+		return c.Render("search", p)
+	}
+	if n, err := strconv.Atoi(c.Query("page")); err == nil && n > 0 {
+		q.Page = min(n, 10000)
+	}
+
+	res, err := s.Directory.Search(c.UserContext(), q)
+	if err != nil {
+		return err
+	}
+	if len(res.Results) == 0 && res.Total > 0 {
+		// Past the last page (an old link, or a hand-edited URL): go to the last one.
+		v := form.values()
+		v.Set("page", strconv.Itoa(res.Pages))
+		return c.Redirect(searchURL(v), fiber.StatusSeeOther)
+	}
+	p.Result = res
+	p.Chips = chips(form)
+	p.Pagination = paginate(form, res.Page, res.Pages)
+	return c.Render("search", p)
+}
+
+func chips(f searchForm) []chip {
+	var out []chip
+	without := func(change func(*searchForm)) string {
+		g := f
+		g.Needs = slices.Clone(f.Needs)
+		g.Delivery = slices.Clone(f.Delivery)
+		change(&g)
+		return searchURL(g.values())
+	}
+	for _, n := range f.Needs {
+		out = append(out, chip{directory.Need(n).Label(), without(func(g *searchForm) {
+			g.Needs = slices.DeleteFunc(g.Needs, func(x string) bool { return x == n })
+		})})
+	}
+	if f.Age != "" {
+		out = append(out, chip{"age " + f.Age, without(func(g *searchForm) { g.Age = "" })})
+	}
+	for _, d := range f.Delivery {
+		out = append(out, chip{strings.ToLower(directory.Delivery(d).Label()), without(func(g *searchForm) {
+			g.Delivery = slices.DeleteFunc(g.Delivery, func(x string) bool { return x == d })
+		})})
+	}
+	if f.Free {
+		out = append(out, chip{"free only", without(func(g *searchForm) { g.Free = false })})
+	}
+	return out
+}
+
+// paginate shows the first, last, current and neighbouring pages, with gaps between.
+func paginate(f searchForm, current, pages int) pagination {
+	if pages <= 1 {
+		return pagination{}
+	}
+	link := func(n int) string {
+		v := f.values()
+		if n > 1 {
+			v.Set("page", strconv.Itoa(n))
+		}
+		return searchURL(v)
+	}
+	var p pagination
+	if current > 1 {
+		p.Prev = link(current - 1)
+	}
+	if current < pages {
+		p.Next = link(current + 1)
+	}
+	gap := false
+	for n := 1; n <= pages; n++ {
+		if n == 1 || n == pages || (n >= current-1 && n <= current+1) {
+			p.Items = append(p.Items, pageLink{Number: n, URL: link(n), Current: n == current})
+			gap = false
+		} else if !gap {
+			p.Items = append(p.Items, pageLink{Ellipsis: true})
+			gap = true
+		}
+	}
+	return p
+}
+
+var serviceID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+type servicePage struct {
+	views.Base
+	Service *directory.Service
+	Back    string
+}
+
+func (s *Server) service(c *fiber.Ctx) error {
+	id := c.Params("id")
+	if !serviceID.MatchString(id) {
+		return fiber.ErrNotFound
+	}
+	svc, err := s.Directory.Get(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	// A neutral title: a tab or history entry must not say "Domestic abuse outreach".
+	return c.Render("service", servicePage{Base: s.base(c, "Service details"), Service: svc, Back: backLink(c)})
+}
+
+// backLink returns to the results the person came from, if they came from our own search.
+func backLink(c *fiber.Ctx) string {
+	ref, err := url.Parse(c.Get(fiber.HeaderReferer))
+	if err == nil && ref.Host == c.Hostname() && ref.Path == "/search" {
+		return ref.RequestURI()
+	}
+	return "/search"
+}
+
+type referPage struct {
+	views.Base
+	Service *directory.Service
+}
+
+func (s *Server) refer(c *fiber.Ctx) error {
+	p := referPage{Base: s.base(c, "Ask for help")}
+	if id := c.Query("service"); serviceID.MatchString(id) {
+		svc, err := s.Directory.Get(c.UserContext(), id)
+		switch {
+		case err == nil:
+			p.Service = svc
+		case !directory.IsNotFound(err):
+			return err
+		}
+	}
+	return c.Render("refer", p)
+}
+
+func (s *Server) page(name, title string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		return c.Render(name, s.base(c, title))
+	}
+}
+
+type dataSourcesPage struct {
+	views.Base
+	Attribution []string
+}
+
+func (s *Server) dataSources(c *fiber.Ctx) error {
+	return c.Render("data-sources", dataSourcesPage{
+		Base:        s.base(c, "Where our data comes from"),
+		Attribution: strings.Split(postcode.Attribution, "\n"),
+	})
+}

@@ -1,0 +1,258 @@
+// Package handlers is the website: Fiber routes, middleware and the handlers that turn
+// requests into calls on the domain and pages from views. It imports domain packages, views
+// and static, never a driver or an engine: what it needs of them are the interfaces on Server.
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/compress"
+	"github.com/gofiber/fiber/v2/middleware/helmet"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"familyhelp/directory"
+	"familyhelp/views"
+)
+
+// Directory is what the public pages need of the directory.
+type Directory interface {
+	Search(ctx context.Context, q directory.Query) (*directory.Page, error)
+	Get(ctx context.Context, id string) (*directory.Service, error)
+}
+
+// Settings reads stored settings such as sample mode.
+type Settings interface {
+	Setting(ctx context.Context, key string) (string, error)
+}
+
+// Pinger answers whether a backing service is up, for /readyz.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Server holds what the handlers need. Every field is an interface or plain data, so tests and
+// cmd/familyhelp can wire any implementation.
+type Server struct {
+	Directory Directory
+	Settings  Settings
+	Database  Pinger
+	Log       *slog.Logger
+	// SampleModeKey is the setting that is "on" while the directory holds sample data.
+	SampleModeKey string
+
+	views *views.Engine
+
+	sampleMu      sync.Mutex
+	sampleMode    bool
+	sampleChecked time.Time
+}
+
+// contentSecurityPolicy allows nothing from other sites and no inline script or style.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+// App builds the Fiber application with every route and middleware.
+func (s *Server) App() (*fiber.App, error) {
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	engine, err := views.New()
+	if err != nil {
+		return nil, err
+	}
+	s.views = engine
+	app := fiber.New(fiber.Config{
+		// Values from requests outlive handlers (they go into pages and goroutines).
+		Immutable:             true,
+		Views:                 engine,
+		ErrorHandler:          s.handleError,
+		DisableStartupMessage: true,
+		BodyLimit:             256 * 1024,
+		ReadBufferSize:        16 * 1024,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           120 * time.Second,
+	})
+	app.Use(recover.New())
+	app.Use(s.requestLog)
+	app.Use(helmet.New(helmet.Config{
+		XSSProtection:         "0",
+		ContentTypeNosniff:    "nosniff",
+		XFrameOptions:         "DENY",
+		ReferrerPolicy:        "same-origin", // no-referrer would break CSRF checks over HTTPS
+		ContentSecurityPolicy: contentSecurityPolicy,
+		PermissionPolicy:      "geolocation=(), camera=(), microphone=(), payment=()",
+	}))
+	app.Use(func(c *fiber.Ctx) error {
+		// helmet sets HSTS only when Fiber itself sees TLS; behind a proxy it never does.
+		c.Set(fiber.HeaderStrictTransportSecurity, "max-age=31536000; includeSubDomains")
+		return c.Next()
+	})
+	app.Use(compress.New(compress.Config{
+		Level: compress.LevelBestSpeed,
+		Next:  func(c *fiber.Ctx) bool { return strings.HasPrefix(c.Path(), "/static/") },
+	}))
+
+	app.Get("/static/*", serveStatic)
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	app.Get("/readyz", s.ready)
+
+	app.Get("/", s.home)
+	app.Get("/search", s.search)
+	app.Get("/services/:id", s.service)
+	app.Get("/refer", s.refer)
+	app.Get("/cover-your-tracks", s.page("cover-your-tracks", "Cover your tracks online"))
+	app.Get("/accessibility", s.page("accessibility", "Accessibility statement"))
+	app.Get("/privacy", s.page("privacy", "Privacy notice"))
+	app.Get("/data-sources", s.dataSources)
+
+	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	return app, nil
+}
+
+// requestLog logs each request without its query string or body: a search or a referral can
+// say things about a family that must never reach a log.
+func (s *Server) requestLog(c *fiber.Ctx) error {
+	start := time.Now()
+	id := newRequestID()
+	c.Locals(requestIDKey, id)
+	c.Set("X-Request-Id", id)
+	err := c.Next()
+	if err != nil {
+		if herr := c.App().ErrorHandler(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
+	if !strings.HasPrefix(c.Path(), "/static/") {
+		s.Log.Info("request", "id", id, "method", c.Method(), "path", safePath(c),
+			"status", c.Response().StatusCode(), "ms", time.Since(start).Milliseconds())
+	}
+	return nil
+}
+
+// safePath is the route pattern where there is one ("/services/:id"), otherwise the path: ids
+// are not personal, but a pattern keeps anything typed into a URL out of the log.
+func safePath(c *fiber.Ctx) string {
+	if r := c.Route(); r != nil && r.Path != "/" && r.Path != "" && !strings.Contains(r.Path, "*") {
+		return r.Path
+	}
+	p := c.Path()
+	if len(p) > 100 {
+		p = p[:100]
+	}
+	return p
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(requestIDKey).(string)
+	return id
+}
+
+type errorPage struct {
+	views.Base
+	Heading   string
+	Lines     []string
+	RequestID string
+}
+
+// handleError turns any error a handler returns into a page. People see a safe message;
+// internal errors are logged with the request id, never with what the person typed.
+func (s *Server) handleError(c *fiber.Ctx, err error) error {
+	code := fiber.StatusInternalServerError
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &fe):
+		code = fe.Code
+	case errors.Is(err, directory.ErrNotFound):
+		code = fiber.StatusNotFound
+	}
+	p := errorPage{Base: s.base(c, "")}
+	switch {
+	case code == fiber.StatusNotFound:
+		p.Title, p.Heading = "Page not found", "Page not found"
+		p.Lines = []string{"If you typed the web address, check it is correct.", "If you pasted the web address, check you copied the entire address."}
+	case code < 500:
+		p.Title, p.Heading = "There is a problem", "Sorry, there is a problem with that request"
+		p.Lines = []string{"Go back and try again."}
+	default:
+		s.Log.Error("request failed", "id", requestID(c), "path", safePath(c), "err", err)
+		p.Title, p.Heading = "Sorry, there is a problem", "Sorry, there is a problem with the service"
+		p.Lines = []string{"Try again later."}
+		p.RequestID = requestID(c)
+	}
+	c.Status(code)
+	if c.Method() == fiber.MethodHead || strings.HasPrefix(c.Path(), "/static/") {
+		return nil
+	}
+	return c.Render("error", p)
+}
+
+func (s *Server) ready(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	if s.Database != nil {
+		if err := s.Database.Ping(ctx); err != nil {
+			s.Log.Warn("not ready: database", "err", err)
+			return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable")
+		}
+	}
+	return c.SendString("ready")
+}
+
+func serveStatic(c *fiber.Ctx) error {
+	f, ok := staticLookup(c.Params("*"))
+	if !ok {
+		return fiber.ErrNotFound
+	}
+	c.Set(fiber.HeaderContentType, f.ContentType)
+	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
+	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
+	if f.Gzip != nil && strings.Contains(c.Get(fiber.HeaderAcceptEncoding), "gzip") {
+		c.Set(fiber.HeaderContentEncoding, "gzip")
+		return c.Send(f.Gzip)
+	}
+	return c.Send(f.Body)
+}
+
+// sampleModeTTL bounds how stale the sample-data banner can be on one instance.
+const sampleModeTTL = 30 * time.Second
+
+func (s *Server) isSampleMode(ctx context.Context) bool {
+	if s.Settings == nil || s.SampleModeKey == "" {
+		return false
+	}
+	s.sampleMu.Lock()
+	defer s.sampleMu.Unlock()
+	if time.Since(s.sampleChecked) < sampleModeTTL {
+		return s.sampleMode
+	}
+	v, err := s.Settings.Setting(ctx, s.SampleModeKey)
+	if err != nil {
+		s.Log.Warn("read sample mode", "err", err)
+		return s.sampleMode
+	}
+	s.sampleMode, s.sampleChecked = v == "on", time.Now()
+	return s.sampleMode
+}
+
+func (s *Server) base(c *fiber.Ctx, title string) views.Base {
+	return views.Base{Title: title, SampleMode: s.isSampleMode(c.UserContext())}
+}
