@@ -1,13 +1,16 @@
 package directory
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"familyhelp/search"
 )
@@ -24,6 +27,73 @@ type Directory struct {
 	Store Store
 	Index search.Index
 	Log   *slog.Logger
+
+	// recent holds services read lately, so a popular results page or service page does not
+	// read and decode the same rows for every family. Entries expire after cacheTTL, which
+	// bounds how long another instance's change takes to show here.
+	recent *expirable.LRU[string, *Service]
+	// version counts changes made through this Directory, so caches of pages built from it
+	// can tell they are out of date.
+	version atomic.Uint64
+}
+
+// Version changes whenever services change through this Directory.
+func (d *Directory) Version() uint64 { return d.version.Load() }
+
+const (
+	cacheSize = 20000
+	cacheTTL  = 30 * time.Second
+)
+
+// New returns a Directory over a store and an index.
+func New(store Store, index search.Index, log *slog.Logger) *Directory {
+	return &Directory{Store: store, Index: index, Log: log,
+		recent: expirable.NewLRU[string, *Service](cacheSize, nil, cacheTTL)}
+}
+
+// Forget drops services from the cache, after they change.
+func (d *Directory) Forget(ids ...string) {
+	d.version.Add(1)
+	if d.recent == nil {
+		return
+	}
+	for _, id := range ids {
+		d.recent.Remove(id)
+	}
+}
+
+// services reads services by id, from the cache where it can. The services returned are
+// shared: callers must not change them.
+func (d *Directory) services(ctx context.Context, ids []string) ([]*Service, error) {
+	if d.recent == nil {
+		return d.Store.Services(ctx, ids)
+	}
+	found := make(map[string]*Service, len(ids))
+	var missing []string
+	for _, id := range ids {
+		if s, ok := d.recent.Get(id); ok {
+			found[id] = s
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		fresh, err := d.Store.Services(ctx, missing)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range fresh {
+			found[s.ID] = s
+			d.recent.Add(s.ID, s)
+		}
+	}
+	out := make([]*Service, 0, len(ids))
+	for _, id := range ids {
+		if s, ok := found[id]; ok {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 // Place is where a family searched from.
@@ -86,7 +156,7 @@ func (d *Directory) Search(ctx context.Context, q Query) (*Page, error) {
 		}
 		fromDB = true
 	}
-	services, err := d.Store.Services(ctx, res.IDs)
+	services, err := d.services(ctx, res.IDs)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
@@ -126,19 +196,24 @@ func toSearchQuery(q Query) search.Query {
 }
 
 // Get returns one service for its public page; a service that is not active is not found.
+// The service is shared: callers must not change it.
 func (d *Directory) Get(ctx context.Context, id string) (*Service, error) {
-	s, err := d.Store.GetService(ctx, id)
+	found, err := d.services(ctx, []string{id})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("get service: %w", err)
 	}
-	if s.Status != Active {
+	if len(found) == 0 || found[0].Status != Active {
 		return nil, ErrNotFound
 	}
-	return s, nil
+	return found[0], nil
 }
 
 // Reindex rebuilds the search index from the store.
 func (d *Directory) Reindex(ctx context.Context) (int, error) {
+	d.version.Add(1)
+	if d.recent != nil {
+		d.recent.Purge()
+	}
 	if err := d.Index.Reset(ctx); err != nil {
 		return 0, fmt.Errorf("reindex: %w", err)
 	}
@@ -166,6 +241,22 @@ func (d *Directory) Reindex(ctx context.Context) (int, error) {
 		return n, err
 	}
 	return n, flush()
+}
+
+// Save stores services, updates the index and forgets cached copies. The database is the
+// source of truth: if the index cannot be updated now, the change is still saved and a
+// rebuild (at start, or familyhelp reindex) brings the index up to date.
+func (d *Directory) Save(ctx context.Context, services ...*Service) error {
+	if err := d.Store.SaveServices(ctx, services...); err != nil {
+		return err
+	}
+	for _, s := range services {
+		d.Forget(s.ID)
+	}
+	if err := d.IndexServices(ctx, services...); err != nil {
+		d.logger().Warn("saved services but could not update the search index", "err", err)
+	}
+	return nil
 }
 
 // IndexServices puts services into the index, or takes them out if they are not active.
@@ -234,18 +325,13 @@ func DocumentFor(s *Service) search.Document {
 func (d *Directory) searchStore(ctx context.Context, q search.Query) (search.Result, error) {
 	words := strings.Fields(search.Normalise(q.Text))
 	phrases := search.Expand(q.Text)
-	type hit struct {
-		id, name string
-		dist     float64
-		located  bool
-	}
-	var hits []hit
+	var cands []*search.Candidate
 	err := d.Store.EachService(ctx, func(s *Service) error {
 		if s.Status != Active {
 			return nil
 		}
 		doc := DocumentFor(s)
-		if !matchesFilters(doc, q) {
+		if !q.Filters(&doc) {
 			return nil
 		}
 		if len(words) > 0 {
@@ -254,63 +340,17 @@ func (d *Directory) searchStore(ctx context.Context, q search.Query) (search.Res
 				return nil
 			}
 		}
-		h := hit{id: s.ID, name: strings.ToLower(s.Name)}
-		if q.Near != nil && doc.Location != nil {
-			h.dist, h.located = Distance(*q.Near, *doc.Location), true
-			if h.dist > q.RadiusMetres && !doc.Remote {
-				return nil
-			}
+		c := &search.Candidate{ID: doc.ID, Remote: doc.Remote}
+		if doc.Location != nil {
+			c.Located, c.At = true, *doc.Location
 		}
-		hits = append(hits, h)
+		cands = append(cands, c)
 		return nil
 	})
 	if err != nil {
 		return search.Result{}, fmt.Errorf("search database: %w", err)
 	}
-	if q.Near != nil {
-		slices.SortStableFunc(hits, func(a, b hit) int {
-			if a.located != b.located {
-				if a.located {
-					return -1
-				}
-				return 1
-			}
-			return cmp.Or(cmp.Compare(a.dist, b.dist), cmp.Compare(a.name, b.name))
-		})
-	}
-	res := search.Result{Total: len(hits)}
-	for i := q.Offset; i < len(hits) && i < q.Offset+q.Limit; i++ {
-		res.IDs = append(res.IDs, hits[i].id)
-	}
-	return res, nil
-}
-
-func matchesFilters(doc search.Document, q search.Query) bool {
-	if len(q.Needs) > 0 && !overlaps(doc.Needs, q.Needs) {
-		return false
-	}
-	if len(q.Delivery) > 0 && !overlaps(doc.Delivery, q.Delivery) {
-		return false
-	}
-	if q.Age != nil && (*q.Age < doc.MinAge || *q.Age > doc.MaxAge) {
-		return false
-	}
-	if q.FreeOnly && !doc.Free {
-		return false
-	}
-	if q.Near != nil && doc.Location == nil && !doc.Remote {
-		return false
-	}
-	return true
-}
-
-func overlaps(a, b []string) bool {
-	for _, x := range a {
-		if slices.Contains(b, x) {
-			return true
-		}
-	}
-	return false
+	return search.Arrange(q, slices.Values(cands)), nil
 }
 
 func containsAll(text string, words []string) bool {

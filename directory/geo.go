@@ -7,20 +7,8 @@ import (
 	"familyhelp/search"
 )
 
-const earthRadiusMetres = 6371008.8
-
 // MetresPerMile converts between the units people read and the ones engines take.
 const MetresPerMile = 1609.344
-
-// Distance is the great-circle distance between two points in metres.
-func Distance(a, b search.Point) float64 {
-	rad := math.Pi / 180
-	dLat := (b.Lat - a.Lat) * rad
-	dLng := (b.Lng - a.Lng) * rad
-	h := math.Sin(dLat/2)*math.Sin(dLat/2) +
-		math.Cos(a.Lat*rad)*math.Cos(b.Lat*rad)*math.Sin(dLng/2)*math.Sin(dLng/2)
-	return 2 * earthRadiusMetres * math.Asin(math.Sqrt(h))
-}
 
 // MilesText says a distance the way a person would read it: "0.4 miles away", "1 mile away".
 func MilesText(metres float64) string {
@@ -43,7 +31,7 @@ func (s *Service) Nearest(p search.Point) (*Location, float64) {
 	bestD := math.Inf(1)
 	for i := range s.Locations {
 		l := &s.Locations[i]
-		if d := Distance(p, search.Point{Lat: l.Latitude, Lng: l.Longitude}); d < bestD {
+		if d := search.Distance(p, search.Point{Lat: l.Latitude, Lng: l.Longitude}); d < bestD {
 			best, bestD = l, d
 		}
 	}

@@ -7,6 +7,7 @@ package search
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // ErrUnavailable wraps engine failures, so callers can fall back to the database.
@@ -17,6 +18,8 @@ type Point struct {
 	Lat float64 `json:"lat"`
 	Lng float64 `json:"lng"`
 }
+
+func (p Point) String() string { return fmt.Sprintf("%.5f,%.5f", p.Lat, p.Lng) }
 
 // Document is what the index holds for one service.
 type Document struct {

@@ -4,10 +4,12 @@
 package bleveindex
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -19,7 +21,6 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
-	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 
 	"familyhelp/search"
@@ -46,6 +47,50 @@ type Index struct {
 
 	stem  analysis.Analyzer
 	plain analysis.Analyzer
+
+	// meta holds every document's filter fields and position (no text), in name order.
+	// Bleve's geo-distance query costs milliseconds on a dense area (it tests each
+	// candidate's geohash cells), while a scan of ten thousand small records in memory costs
+	// a fraction of that; so searches without words, and the location rule of searches with
+	// them, are answered from here.
+	mmu    sync.RWMutex
+	meta   map[string]*search.Document
+	sorted []record // meta packed and in name order; nil when it needs building again
+	bits   map[string]uint64
+	// withBit lists, for each need and delivery bit, the records that have it, in name order:
+	// a search for one need visits only its own services.
+	withBit map[uint64][]int32
+}
+
+// record is what filtering and ordering need of a document, packed so that scanning ten
+// thousand of them stays in the CPU cache: needs and delivery modes as bit sets.
+type record struct {
+	needs, delivery uint64
+	minAge, maxAge  int32
+	free            bool
+	cand            search.Candidate
+}
+
+// bit gives each distinct need or delivery value its own bit; the caller holds mmu.
+func (i *Index) bit(v string) (uint64, error) {
+	if b, ok := i.bits[v]; ok {
+		return b, nil
+	}
+	if len(i.bits) == 64 {
+		return 0, fmt.Errorf("bleve upsert: more than 64 distinct need and delivery values")
+	}
+	b := uint64(1) << len(i.bits)
+	i.bits[v] = b
+	return b, nil
+}
+
+// mask is the bit set of values; values never indexed have no bit and so match nothing.
+func (i *Index) mask(prefix string, values []string) uint64 {
+	var m uint64
+	for _, v := range values {
+		m |= i.bits[prefix+v]
+	}
+	return m
 }
 
 // Open opens the index at path, creating it if it does not exist. An empty path keeps the
@@ -67,7 +112,11 @@ func Open(path string) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open bleve index: %w", err)
 	}
-	i := &Index{path: path, index: ix}
+	i := &Index{path: path, index: ix, meta: map[string]*search.Document{}, bits: map[string]uint64{}}
+	if err := i.loadMeta(); err != nil {
+		ix.Close()
+		return nil, err
+	}
 	m := ix.Mapping()
 	if i.stem = m.AnalyzerNamed(en.AnalyzerName); i.stem == nil {
 		return nil, errors.New("open bleve index: no english analyzer")
@@ -116,16 +165,27 @@ func newMapping() *mapping.IndexMappingImpl {
 	doc.AddFieldMappingsAt(plainField, text(standard.Name))
 	sortName := kw()
 	sortName.DocValues = true
+	sortName.Store = true
 	doc.AddFieldMappingsAt("name_sort", sortName)
-	for _, f := range []string{"needs", "categories", "delivery"} {
-		doc.AddFieldMappingsAt(f, kw())
+	doc.AddFieldMappingsAt("categories", kw())
+	// Stored, to rebuild the in-memory filter records when the index is opened from disk.
+	for _, f := range []string{"needs", "delivery"} {
+		m := kw()
+		m.Store = true
+		doc.AddFieldMappingsAt(f, m)
 	}
-	doc.AddFieldMappingsAt("min_age", num())
-	doc.AddFieldMappingsAt("max_age", num())
-	doc.AddFieldMappingsAt("free", boolean())
-	doc.AddFieldMappingsAt("remote", boolean())
+	for _, f := range []string{"min_age", "max_age"} {
+		m := num()
+		m.Store = true
+		doc.AddFieldMappingsAt(f, m)
+	}
+	for _, f := range []string{"free", "remote"} {
+		m := boolean()
+		m.Store = true
+		doc.AddFieldMappingsAt(f, m)
+	}
 	geo := bleve.NewGeoPointFieldMapping()
-	geo.Store = false
+	geo.Store = true
 	geo.IncludeInAll = false
 	geo.DocValues = true
 	doc.AddFieldMappingsAt("location", geo)
@@ -183,6 +243,12 @@ func (i *Index) Upsert(ctx context.Context, docs ...search.Document) error {
 		if err := i.index.Batch(b); err != nil {
 			return fmt.Errorf("bleve upsert: %w", err)
 		}
+		i.mmu.Lock()
+		for _, d := range docs[start:min(start+batchSize, len(docs))] {
+			i.meta[d.ID] = metaOf(d)
+		}
+		i.sorted = nil
+		i.mmu.Unlock()
 	}
 	return nil
 }
@@ -198,6 +264,12 @@ func (i *Index) Delete(ctx context.Context, ids ...string) error {
 	if err := i.index.Batch(b); err != nil {
 		return fmt.Errorf("bleve delete: %w", err)
 	}
+	i.mmu.Lock()
+	for _, id := range ids {
+		delete(i.meta, id)
+	}
+	i.sorted = nil
+	i.mmu.Unlock()
 	return nil
 }
 
@@ -220,6 +292,9 @@ func (i *Index) Reset(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("bleve reset: %w", err)
 	}
+	i.mmu.Lock()
+	i.meta, i.sorted = map[string]*search.Document{}, nil
+	i.mmu.Unlock()
 	return nil
 }
 
@@ -243,51 +318,148 @@ func (i *Index) Close() error {
 
 // Search answers a query.
 func (i *Index) Search(ctx context.Context, q search.Query) (search.Result, error) {
-	var must []query.Query
 	text := i.textQuery(q.Text)
-	if text != nil {
-		must = append(must, text)
+	if text == nil {
+		return i.searchMeta(q)
 	}
-	must = append(must, filters(q)...)
-
-	var root query.Query
-	switch len(must) {
-	case 0:
-		root = bleve.NewMatchAllQuery()
-	case 1:
-		root = must[0]
-	default:
-		root = bleve.NewConjunctionQuery(must...)
+	must := append([]query.Query{text}, filters(q)...)
+	var root query.Query = bleve.NewConjunctionQuery(must...)
+	if len(must) == 1 {
+		root = text
 	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 10
 	}
-	req := bleve.NewSearchRequestOptions(root, limit, max(q.Offset, 0), false)
-	switch {
-	case q.Near != nil:
-		req.SortByCustom(bsearch.SortOrder{
-			&bsearch.SortGeoDistance{Field: "location", Lat: q.Near.Lat, Lon: q.Near.Lng, Unit: "m"},
-			&bsearch.SortScore{Desc: true},
-			&bsearch.SortField{Field: "name_sort"},
-		})
-	case text == nil:
-		req.SortBy([]string{"name_sort"})
-	default:
-		req.SortBy([]string{"-_score", "name_sort"})
+	size, from := limit, max(q.Offset, 0)
+	if q.Near != nil {
+		// The location rule is applied to every match, in memory, so take them all.
+		size, from = maxMatches, 0
 	}
+	req := bleve.NewSearchRequestOptions(root, size, from, false)
+	req.SortBy([]string{"-_score"}) // a second key would read doc values for every match
 
 	i.mu.RLock()
-	defer i.mu.RUnlock()
 	res, err := i.index.SearchInContext(ctx, req)
+	i.mu.RUnlock()
 	if err != nil {
 		return search.Result{}, fmt.Errorf("bleve search: %w: %w", search.ErrUnavailable, err)
 	}
-	out := search.Result{Total: int(res.Total), IDs: make([]string, 0, len(res.Hits))}
-	for _, h := range res.Hits {
-		out.IDs = append(out.IDs, h.ID)
+	if q.Near == nil {
+		out := search.Result{Total: int(res.Total), IDs: make([]string, 0, len(res.Hits))}
+		for _, h := range res.Hits {
+			out.IDs = append(out.IDs, h.ID)
+		}
+		return out, nil
 	}
-	return out, nil
+	cands := make([]*search.Candidate, 0, len(res.Hits))
+	i.mmu.RLock()
+	for _, h := range res.Hits {
+		if d, ok := i.meta[h.ID]; ok {
+			c := &search.Candidate{ID: d.ID, Score: h.Score, Remote: d.Remote}
+			if d.Location != nil {
+				c.Located, c.At = true, *d.Location
+			}
+			cands = append(cands, c)
+		}
+	}
+	i.mmu.RUnlock()
+	return search.Arrange(q, slices.Values(cands)), nil
+}
+
+// maxMatches bounds how many text matches a postcode search ranks by distance.
+const maxMatches = 20000
+
+// searchMeta answers a search without words from the in-memory records.
+func (i *Index) searchMeta(q search.Query) (search.Result, error) {
+	i.mmu.Lock()
+	if i.sorted == nil {
+		if err := i.pack(); err != nil {
+			i.mmu.Unlock()
+			return search.Result{}, err
+		}
+	}
+	all := i.sorted
+	needs, delivery := i.mask("need:", q.Needs), i.mask("delivery:", q.Delivery)
+	var only []int32 // when set, the records to visit
+	if len(q.Needs) == 1 {
+		only = i.withBit[needs]
+	}
+	i.mmu.Unlock()
+	if (len(q.Needs) > 0 && needs == 0) || (len(q.Delivery) > 0 && delivery == 0) {
+		return search.Result{}, nil
+	}
+	return search.Arrange(q, func(yield func(*search.Candidate) bool) {
+		n := len(all)
+		if only != nil {
+			n = len(only)
+		}
+		for k := range n {
+			r := &all[k]
+			if only != nil {
+				r = &all[only[k]]
+			}
+			if (needs != 0 && r.needs&needs == 0) || (delivery != 0 && r.delivery&delivery == 0) ||
+				(q.FreeOnly && !r.free) || (q.Age != nil && (int32(*q.Age) < r.minAge || int32(*q.Age) > r.maxAge)) {
+				continue
+			}
+			if !yield(&r.cand) {
+				return
+			}
+		}
+	}), nil
+}
+
+// pack rebuilds the packed records in name order; the caller holds mmu.
+func (i *Index) pack() error {
+	docs := make([]*search.Document, 0, len(i.meta))
+	for _, d := range i.meta {
+		docs = append(docs, d)
+	}
+	slices.SortFunc(docs, func(a, b *search.Document) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+	})
+	packed := make([]record, len(docs))
+	for k, d := range docs {
+		r := record{minAge: int32(d.MinAge), maxAge: int32(min(d.MaxAge, 1<<30)), free: d.Free,
+			cand: search.Candidate{ID: d.ID, Remote: d.Remote}}
+		if d.Location != nil {
+			r.cand.Located, r.cand.At = true, *d.Location
+		}
+		for _, n := range d.Needs {
+			b, err := i.bit("need:" + n)
+			if err != nil {
+				return err
+			}
+			r.needs |= b
+		}
+		for _, m := range d.Delivery {
+			b, err := i.bit("delivery:" + m)
+			if err != nil {
+				return err
+			}
+			r.delivery |= b
+		}
+		packed[k] = r
+	}
+	i.withBit = map[uint64][]int32{}
+	for k, r := range packed {
+		for bits := r.needs | r.delivery; bits != 0; bits &= bits - 1 {
+			b := bits & -bits
+			i.withBit[b] = append(i.withBit[b], int32(k))
+		}
+	}
+	i.sorted = packed
+	return nil
+}
+
+// metaOf keeps what filtering and ordering need of a document, and no text; Name becomes the
+// sort key.
+func metaOf(d search.Document) *search.Document {
+	return &search.Document{
+		ID: d.ID, Name: strings.ToLower(d.Name), Needs: d.Needs, Delivery: d.Delivery,
+		MinAge: d.MinAge, MaxAge: d.MaxAge, Free: d.Free, Remote: d.Remote, Location: d.Location,
+	}
 }
 
 // textQuery turns what a person typed into a query: every word must match (as its stem in a
@@ -373,17 +545,6 @@ func filters(q search.Query) []query.Query {
 		f.SetField("free")
 		out = append(out, f)
 	}
-	if q.Near != nil {
-		radius := q.RadiusMetres
-		if radius <= 0 {
-			radius = 40000
-		}
-		near := bleve.NewGeoDistanceQuery(q.Near.Lng, q.Near.Lat, fmt.Sprintf("%.0fm", radius))
-		near.SetField("location")
-		remote := bleve.NewBoolFieldQuery(true)
-		remote.SetField("remote")
-		out = append(out, bleve.NewDisjunctionQuery(near, remote))
-	}
 	return out
 }
 
@@ -395,4 +556,55 @@ func anyTerm(field string, values []string) query.Query {
 		qs = append(qs, t)
 	}
 	return bleve.NewDisjunctionQuery(qs...)
+}
+
+// loadMeta rebuilds the in-memory records from an index opened from disk.
+func (i *Index) loadMeta() error {
+	n, err := i.index.DocCount()
+	if err != nil || n == 0 {
+		return err
+	}
+	req := bleve.NewSearchRequestOptions(bleve.NewMatchAllQuery(), int(n), 0, false)
+	req.Fields = []string{"name_sort", "needs", "delivery", "min_age", "max_age", "free", "remote", "location"}
+	res, err := i.index.Search(req)
+	if err != nil {
+		return fmt.Errorf("bleve load: %w", err)
+	}
+	for _, h := range res.Hits {
+		f := h.Fields
+		d := &search.Document{ID: h.ID, Needs: strs(f["needs"]), Delivery: strs(f["delivery"])}
+		d.Name, _ = f["name_sort"].(string)
+		minAge, _ := f["min_age"].(float64)
+		maxAge, _ := f["max_age"].(float64)
+		d.MinAge, d.MaxAge = int(minAge), int(maxAge)
+		d.Free, _ = f["free"].(bool)
+		d.Remote, _ = f["remote"].(bool)
+		// Bleve gives a stored geo point back as [lng, lat].
+		if xs, ok := f["location"].([]any); ok && len(xs) == 2 {
+			lng, ok1 := xs[0].(float64)
+			lat, ok2 := xs[1].(float64)
+			if ok1 && ok2 {
+				d.Location = &search.Point{Lat: lat, Lng: lng}
+			}
+		}
+		i.meta[h.ID] = d
+	}
+	return nil
+}
+
+// strs reads a stored keyword field: a string for one value, a list for several.
+func strs(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
 }
