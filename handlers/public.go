@@ -33,27 +33,64 @@ type searchForm struct {
 
 type chip struct{ Label, RemoveURL string }
 
-type pageLink struct {
-	Number   int
-	URL      string
-	Current  bool
-	Ellipsis bool
-}
-
-type pagination struct {
-	Prev, Next string
-	Items      []pageLink
-}
-
 type searchPage struct {
 	views.Base
 	Form        searchForm
 	Errors      []views.FieldError
 	Result      *directory.Page
+	Results     []views.Result
+	Heading     string // "12 services near WV1 1AA"
 	Near        string
 	Chips       []chip
-	Pagination  pagination
+	Pagination  views.Pagination
 	FiltersOpen bool
+	NeedOptions []views.Option
+	WayOptions  []views.Option
+}
+
+func options[T ~string](values []T, label func(T) string, checked []string) []views.Option {
+	out := make([]views.Option, len(values))
+	for i, v := range values {
+		out[i] = views.Option{Value: string(v), Label: label(v), Checked: slices.Contains(checked, string(v))}
+	}
+	return out
+}
+
+func needSlugs() []directory.Need {
+	out := make([]directory.Need, len(directory.Needs))
+	for i, n := range directory.Needs {
+		out[i] = n.Slug
+	}
+	return out
+}
+
+var allNeeds = needSlugs()
+
+func resultViews(results []directory.Result) []views.Result {
+	out := make([]views.Result, len(results))
+	for i, r := range results {
+		s := r.Service
+		v := views.Result{ID: s.ID, Name: s.Name, Organisation: s.Organisation.Name, Summary: s.Summary,
+			Sample: s.Sample, National: s.National}
+		if r.HasDistance {
+			v.Distance = r.DistanceText()
+			if r.Nearest != nil {
+				v.Town = r.Nearest.Town
+			}
+		}
+		ways := make([]string, len(s.Delivery))
+		for k, d := range s.Delivery {
+			ways[k] = d.Label()
+		}
+		v.Ways = strings.Join(ways, ", ")
+		cost := "There may be a cost"
+		if s.Free {
+			cost = "Free"
+		}
+		v.CostAndAges = cost + " · " + s.AgeText()
+		out[i] = v
+	}
+	return out
 }
 
 type homePage struct {
@@ -144,7 +181,10 @@ func searchURL(v url.Values) string {
 
 func (s *Server) search(c *fiber.Ctx) error {
 	form := readSearchForm(c)
-	p := searchPage{Base: s.base(c, "Search"), Form: form}
+	p := searchPage{Base: s.base(c, "Search"), Form: form,
+		NeedOptions: options(allNeeds, directory.Need.Label, form.Needs),
+		WayOptions:  options(directory.Deliveries, directory.Delivery.Label, form.Delivery),
+	}
 	p.NoIndex = true
 	q := directory.Query{Text: form.Q, FreeOnly: form.Free}
 	for _, n := range form.Needs {
@@ -196,6 +236,18 @@ func (s *Server) search(c *fiber.Ctx) error {
 		return c.Redirect(searchURL(v), fiber.StatusSeeOther)
 	}
 	p.Result = res
+	p.Results = resultViews(res.Results)
+	switch res.Total {
+	case 0:
+		p.Heading = "No services found"
+	case 1:
+		p.Heading = "1 service"
+	default:
+		p.Heading = strconv.Itoa(res.Total) + " services"
+	}
+	if p.Near != "" {
+		p.Heading += " near " + p.Near
+	}
 	p.Chips = chips(form)
 	p.Pagination = paginate(form, res.Page, res.Pages)
 	return c.Render("search", p)
@@ -230,9 +282,9 @@ func chips(f searchForm) []chip {
 }
 
 // paginate shows the first, last, current and neighbouring pages, with gaps between.
-func paginate(f searchForm, current, pages int) pagination {
+func paginate(f searchForm, current, pages int) views.Pagination {
 	if pages <= 1 {
-		return pagination{}
+		return views.Pagination{}
 	}
 	link := func(n int) string {
 		v := f.values()
@@ -241,7 +293,7 @@ func paginate(f searchForm, current, pages int) pagination {
 		}
 		return searchURL(v)
 	}
-	var p pagination
+	var p views.Pagination
 	if current > 1 {
 		p.Prev = link(current - 1)
 	}
@@ -251,10 +303,10 @@ func paginate(f searchForm, current, pages int) pagination {
 	gap := false
 	for n := 1; n <= pages; n++ {
 		if n == 1 || n == pages || (n >= current-1 && n <= current+1) {
-			p.Items = append(p.Items, pageLink{Number: n, URL: link(n), Current: n == current})
+			p.Items = append(p.Items, views.PageLink{Number: n, URL: link(n), Current: n == current})
 			gap = false
 		} else if !gap {
-			p.Items = append(p.Items, pageLink{Ellipsis: true})
+			p.Items = append(p.Items, views.PageLink{Ellipsis: true})
 			gap = true
 		}
 	}
@@ -266,7 +318,6 @@ var serviceID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 type servicePage struct {
 	views.Base
 	Service *directory.Service
-	Back    string
 }
 
 func (s *Server) service(c *fiber.Ctx) error {
@@ -279,16 +330,7 @@ func (s *Server) service(c *fiber.Ctx) error {
 		return err
 	}
 	// A neutral title: a tab or history entry must not say "Domestic abuse outreach".
-	return c.Render("service", servicePage{Base: s.base(c, "Service details"), Service: svc, Back: backLink(c)})
-}
-
-// backLink returns to the results the person came from, if they came from our own search.
-func backLink(c *fiber.Ctx) string {
-	ref, err := url.Parse(c.Get(fiber.HeaderReferer))
-	if err == nil && ref.Host == c.Hostname() && ref.Path == "/search" {
-		return ref.RequestURI()
-	}
-	return "/search"
+	return c.Render("service", servicePage{Base: s.base(c, "Service details"), Service: svc})
 }
 
 type referPage struct {

@@ -9,11 +9,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/cache"
 	"github.com/gofiber/fiber/v2/middleware/compress"
 	"github.com/gofiber/fiber/v2/middleware/helmet"
 	"github.com/gofiber/fiber/v2/middleware/recover"
@@ -26,6 +28,8 @@ import (
 type Directory interface {
 	Search(ctx context.Context, q directory.Query) (*directory.Page, error)
 	Get(ctx context.Context, id string) (*directory.Service, error)
+	// Version changes when services change, so cached pages are rebuilt.
+	Version() uint64
 }
 
 // Settings reads stored settings such as sample mode.
@@ -107,7 +111,15 @@ func (s *Server) App() (*fiber.App, error) {
 
 	app.Get("/", s.home)
 	app.Get("/search", s.search)
-	app.Get("/services/:id", s.service)
+	// A service page is the same for every visitor, so it is rendered once and kept briefly;
+	// only successful pages are kept (errors return before the cache stores anything).
+	app.Get("/services/:id", cache.New(cache.Config{
+		Expiration: pageCacheTTL,
+		MaxBytes:   64 << 20,
+		KeyGenerator: func(c *fiber.Ctx) string {
+			return c.Path() + "|" + strconv.FormatUint(s.Directory.Version(), 10)
+		},
+	}), s.service)
 	app.Get("/refer", s.refer)
 	app.Get("/cover-your-tracks", s.page("cover-your-tracks", "Cover your tracks online"))
 	app.Get("/accessibility", s.page("accessibility", "Accessibility statement"))
@@ -232,6 +244,9 @@ func serveStatic(c *fiber.Ctx) error {
 	return c.Send(f.Body)
 }
 
+// pageCacheTTL bounds how long a changed service takes to show on its page.
+const pageCacheTTL = 30 * time.Second
+
 // sampleModeTTL bounds how stale the sample-data banner can be on one instance.
 const sampleModeTTL = 30 * time.Second
 
@@ -254,5 +269,5 @@ func (s *Server) isSampleMode(ctx context.Context) bool {
 }
 
 func (s *Server) base(c *fiber.Ctx, title string) views.Base {
-	return views.Base{Title: title, SampleMode: s.isSampleMode(c.UserContext())}
+	return views.Base{Title: title, SampleMode: s.isSampleMode(c.UserContext()), Assets: views.SiteAssets}
 }

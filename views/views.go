@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"slices"
 	"strings"
 	"time"
 
@@ -20,9 +19,6 @@ import (
 
 //go:embed templates
 var files embed.FS
-
-// SiteName is the service name shown in the header and page titles.
-const SiteName = "Family Help"
 
 // Base is what every page's data carries for the layout.
 type Base struct {
@@ -34,7 +30,14 @@ type Base struct {
 	SampleMode bool
 	// NoIndex asks search engines not to index the page (search results).
 	NoIndex bool
+	Assets  Assets
 }
+
+// Assets are the URLs of the stylesheet, script and icon every page links.
+type Assets struct{ CSS, JS, Icon string }
+
+// SiteAssets are worked out once: a template function call costs a reflective call per page.
+var SiteAssets = Assets{CSS: static.Path("app.css"), JS: static.Path("app.js"), Icon: static.Path("favicon.svg")}
 
 // Engine renders pages. It implements fiber.Views.
 type Engine struct {
@@ -72,8 +75,6 @@ func (e *Engine) Render(w io.Writer, name string, data any, _ ...string) error {
 }
 
 var funcs = template.FuncMap{
-	"asset":      static.Path,
-	"site":       func() string { return SiteName },
 	"tel":        telURL,
 	"sms":        smsURL,
 	"paragraphs": func(s string) []string { return strings.Split(strings.TrimSpace(s), "\n\n") },
@@ -81,9 +82,10 @@ var funcs = template.FuncMap{
 	"date":       func(t time.Time) string { return t.Format("2 January 2006") },
 	"clock":      clock,
 	"needs":      func() []directory.NeedInfo { return directory.Needs },
-	"deliveries": func() []directory.Delivery { return directory.Deliveries },
 	"join":       strings.Join,
-	"has":        func(xs []string, x any) bool { return slices.Contains(xs, fmt.Sprint(x)) },
+	"results":    resultsHTML,
+	"checkboxes": checkboxesHTML,
+	"pagination": paginationHTML,
 	"add":        func(a, b int) int { return a + b },
 	"stale": func(t time.Time) bool {
 		return t.IsZero() || time.Since(t) > 183*24*time.Hour

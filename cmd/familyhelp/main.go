@@ -170,7 +170,7 @@ func open(ctx context.Context, cfg config, log *slog.Logger, withIndex bool) (*a
 			return nil, err
 		}
 	}
-	a.dir = &directory.Directory{Store: db, Index: a.ix, Log: log}
+	a.dir = directory.New(db, a.ix, log)
 	return a, nil
 }
 
