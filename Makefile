@@ -1,0 +1,47 @@
+# Family Help. `make run` serves the site; `make test` is what CI runs.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/familyhelp
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.7.0
+VULNDB := $(abspath ../shared/vulndb)
+
+.PHONY: run build test lint unit e2e bench assets vuln clean
+
+run:
+	$(GO) run ./cmd/familyhelp
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/familyhelp
+
+# Everything: formatting, vet, staticcheck, Go tests, browser tests.
+test: lint unit e2e
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+# Browser journeys and accessibility checks in Chromium (installed if missing).
+e2e: build
+	scripts/ensure-browser
+	npm ci --no-audit --no-fund --loglevel=error
+	FAMILYHELP_BIN=$(abspath $(BIN)) node --test e2e/
+
+bench:
+	$(GO) run ./cmd/benchload
+
+# Rebuild static/assets from static/src (the output is committed).
+assets:
+	npm ci --no-audit --no-fund --loglevel=error
+	npm run build
+
+vuln:
+	$(GO) run $(GOVULNCHECK) -db "file://$(VULNDB)" ./...
+
+clean:
+	rm -rf bin data
