@@ -31,8 +31,6 @@ type searchForm struct {
 	AgeError         string
 }
 
-type chip struct{ Label, RemoveURL string }
-
 type searchPage struct {
 	views.Base
 	Form        searchForm
@@ -41,7 +39,7 @@ type searchPage struct {
 	Results     []views.Result
 	Heading     string // "12 services near WV1 1AA"
 	Near        string
-	Chips       []chip
+	Chips       []views.Chip
 	Pagination  views.Pagination
 	FiltersOpen bool
 	NeedOptions []views.Option
@@ -253,30 +251,30 @@ func (s *Server) search(c *fiber.Ctx) error {
 	return c.Render("search", p)
 }
 
-func chips(f searchForm) []chip {
-	var out []chip
-	without := func(change func(*searchForm)) string {
+func chips(f searchForm) []views.Chip {
+	var out []views.Chip
+	add := func(label string, change func(*searchForm)) {
 		g := f
 		g.Needs = slices.Clone(f.Needs)
 		g.Delivery = slices.Clone(f.Delivery)
 		change(&g)
-		return searchURL(g.values())
+		out = append(out, views.Chip{Label: label, RemoveURL: searchURL(g.values())})
 	}
 	for _, n := range f.Needs {
-		out = append(out, chip{directory.Need(n).Label(), without(func(g *searchForm) {
+		add(directory.Need(n).Label(), func(g *searchForm) {
 			g.Needs = slices.DeleteFunc(g.Needs, func(x string) bool { return x == n })
-		})})
+		})
 	}
 	if f.Age != "" {
-		out = append(out, chip{"age " + f.Age, without(func(g *searchForm) { g.Age = "" })})
+		add("age "+f.Age, func(g *searchForm) { g.Age = "" })
 	}
 	for _, d := range f.Delivery {
-		out = append(out, chip{strings.ToLower(directory.Delivery(d).Label()), without(func(g *searchForm) {
+		add(strings.ToLower(directory.Delivery(d).Label()), func(g *searchForm) {
 			g.Delivery = slices.DeleteFunc(g.Delivery, func(x string) bool { return x == d })
-		})})
+		})
 	}
 	if f.Free {
-		out = append(out, chip{"free only", without(func(g *searchForm) { g.Free = false })})
+		add("free only", func(g *searchForm) { g.Free = false })
 	}
 	return out
 }

@@ -156,3 +156,28 @@ func paginationHTML(p Pagination) template.HTML {
 	b.WriteString(`</nav>`)
 	return template.HTML(b.String())
 }
+
+// Chip is an active filter with a link that removes it.
+type Chip struct{ Label, RemoveURL string }
+
+func chipsHTML(chips []Chip) template.HTML {
+	if len(chips) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	e := html.EscapeString
+	b.WriteString(`<p class="govuk-body-s">Showing: `)
+	for i, c := range chips {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(e(c.Label))
+		b.WriteString(` (<a class="govuk-link" href="`)
+		b.WriteString(e(c.RemoveURL))
+		b.WriteString(`">remove<span class="govuk-visually-hidden"> `)
+		b.WriteString(e(c.Label))
+		b.WriteString(`</span></a>)`)
+	}
+	b.WriteString(`</p>`)
+	return template.HTML(b.String())
+}

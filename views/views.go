@@ -33,11 +33,16 @@ type Base struct {
 	Assets  Assets
 }
 
-// Assets are the URLs of the stylesheet, script and icon every page links.
-type Assets struct{ CSS, JS, Icon string }
+// Assets are the tags that link the stylesheet, icon and script every page uses.
+type Assets struct{ Head, Script template.HTML }
 
-// SiteAssets are worked out once: a template function call costs a reflective call per page.
-var SiteAssets = Assets{CSS: static.Path("app.css"), JS: static.Path("app.js"), Icon: static.Path("favicon.svg")}
+// SiteAssets are written once: in a template each URL would pass three escapers, by
+// reflection, on every page. The paths are our own hashed file names.
+var SiteAssets = Assets{
+	Head: template.HTML(`<link rel="icon" href="` + static.Path("favicon.svg") + `" type="image/svg+xml">` +
+		`<link rel="stylesheet" href="` + static.Path("app.css") + `">`),
+	Script: template.HTML(`<script type="module" src="` + static.Path("app.js") + `"></script>`),
+}
 
 // Engine renders pages. It implements fiber.Views.
 type Engine struct {
@@ -86,6 +91,7 @@ var funcs = template.FuncMap{
 	"results":    resultsHTML,
 	"checkboxes": checkboxesHTML,
 	"pagination": paginationHTML,
+	"chips":      chipsHTML,
 	"add":        func(a, b int) int { return a + b },
 	"stale": func(t time.Time) bool {
 		return t.IsZero() || time.Since(t) > 183*24*time.Hour
