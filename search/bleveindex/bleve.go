@@ -31,7 +31,7 @@ var textFields = []struct {
 	name  string
 	boost float64
 }{
-	{"name", 3}, {"terms", 2}, {"summary", 1.5}, {"organisation", 1}, {"description", 1}, {"towns", 1},
+	{"name", 3}, {"terms", 2}, {"body", 1},
 }
 
 // plainField holds all the text unstemmed: typo tolerance needs the word as written, because
@@ -201,21 +201,20 @@ func newMapping() *mapping.IndexMappingImpl {
 
 func fields(d search.Document) map[string]any {
 	f := map[string]any{
-		"name":         d.Name,
-		"name_sort":    strings.ToLower(d.Name),
-		"terms":        d.Terms,
-		"summary":      d.Summary,
-		"organisation": d.Organisation,
-		"description":  d.Description,
-		"towns":        d.Towns,
-		plainField:     strings.Join([]string{d.Name, d.Terms, d.Summary, d.Organisation, d.Description, d.Towns}, " \n "),
-		"needs":        d.Needs,
-		"categories":   d.Categories,
-		"delivery":     d.Delivery,
-		"min_age":      float64(d.MinAge),
-		"max_age":      float64(d.MaxAge),
-		"free":         d.Free,
-		"remote":       d.Remote,
+		"name":      d.Name,
+		"name_sort": strings.ToLower(d.Name),
+		"terms":     d.Terms,
+		// The rest of the text is one field: fewer fields make fewer postings to merge for
+		// each word, and the name and need terms keep their own weight.
+		"body":       strings.Join([]string{d.Summary, d.Organisation, d.Description, d.Towns}, " \n "),
+		plainField:   strings.Join([]string{d.Name, d.Terms, d.Summary, d.Organisation, d.Description, d.Towns}, " \n "),
+		"needs":      d.Needs,
+		"categories": d.Categories,
+		"delivery":   d.Delivery,
+		"min_age":    float64(d.MinAge),
+		"max_age":    float64(d.MaxAge),
+		"free":       d.Free,
+		"remote":     d.Remote,
 	}
 	if d.Location != nil {
 		f["location"] = []float64{d.Location.Lng, d.Location.Lat} // GeoJSON order
