@@ -33,6 +33,8 @@ type searchForm struct {
 
 type searchPage struct {
 	views.Base
+	// Compact leaves out the hints, so results start on the first screen of a phone.
+	Compact     bool
 	Form        searchForm
 	Errors      []views.FieldError
 	Result      *directory.Page
@@ -79,6 +81,9 @@ func resultViews(results []directory.Result) []views.Result {
 		ways := make([]string, len(s.Delivery))
 		for k, d := range s.Delivery {
 			ways[k] = d.Label()
+			if k > 0 {
+				ways[k] = strings.ToLower(ways[k])
+			}
 		}
 		v.Ways = strings.Join(ways, ", ")
 		cost := "There may be a cost"
@@ -93,7 +98,8 @@ func resultViews(results []directory.Result) []views.Result {
 
 type homePage struct {
 	views.Base
-	Form searchForm
+	Compact bool
+	Form    searchForm
 }
 
 func (s *Server) home(c *fiber.Ctx) error {
@@ -179,7 +185,7 @@ func searchURL(v url.Values) string {
 
 func (s *Server) search(c *fiber.Ctx) error {
 	form := readSearchForm(c)
-	p := searchPage{Base: s.base(c, "Search"), Form: form,
+	p := searchPage{Base: s.base(c, "Search"), Form: form, Compact: true,
 		NeedOptions: options(allNeeds, directory.Need.Label, form.Needs),
 		WayOptions:  options(directory.Deliveries, directory.Delivery.Label, form.Delivery),
 	}
@@ -214,7 +220,9 @@ func (s *Server) search(c *fiber.Ctx) error {
 			q.Age = &age
 		}
 	}
-	p.FiltersOpen = len(form.Needs) > 0 || form.Age != "" || len(form.Delivery) > 0 || form.Free
+	// Open filters would push the results a screen down on a phone; the active ones are listed
+	// above the results instead. Only a filter with a problem needs to be seen at once.
+	p.FiltersOpen = p.Form.AgeError != ""
 	if len(p.Errors) > 0 {
 		p.HasErrors = true
 		return c.Render("search", p)

@@ -579,12 +579,8 @@ func (i *Index) loadMeta() error {
 		d.Free, _ = f["free"].(bool)
 		d.Remote, _ = f["remote"].(bool)
 		// Bleve gives a stored geo point back as [lng, lat].
-		if xs, ok := f["location"].([]any); ok && len(xs) == 2 {
-			lng, ok1 := xs[0].(float64)
-			lat, ok2 := xs[1].(float64)
-			if ok1 && ok2 {
-				d.Location = &search.Point{Lat: lat, Lng: lng}
-			}
+		if xs, ok := f["location"].([]float64); ok && len(xs) == 2 {
+			d.Location = &search.Point{Lat: xs[1], Lng: xs[0]}
 		}
 		i.meta[h.ID] = d
 	}

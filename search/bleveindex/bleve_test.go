@@ -1,7 +1,9 @@
 package bleveindex_test
 
 import (
+	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"familyhelp/search"
@@ -28,3 +30,52 @@ func TestContractOnDisk(t *testing.T) {
 		return ix
 	})
 }
+
+// An index opened again from disk must answer as it did before it was closed: the in-memory
+// records are rebuilt from what Bleve stored.
+func TestReopenedIndexKeepsFiltersAndPlaces(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "index.bleve")
+	ix, err := bleveindex.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Upsert(ctx, searchtest.Fixtures()...); err != nil {
+		t.Fatal(err)
+	}
+	bilston := search.Point{Lat: 52.5661, Lng: -2.0730}
+	queries := []search.Query{
+		{Near: &bilston, RadiusMetres: 12000, Limit: 20},
+		{Near: &bilston, RadiusMetres: 12000, Text: "alcohol", Limit: 20},
+		{Needs: []string{"addiction"}, Limit: 20},
+		{Delivery: []string{"phone"}, FreeOnly: true, Limit: 20},
+		{Age: ptr(14), Limit: 20},
+	}
+	var before []search.Result
+	for _, q := range queries {
+		res, err := ix.Search(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before = append(before, res)
+	}
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ix, err = bleveindex.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	for k, q := range queries {
+		res, err := ix.Search(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(res.IDs, before[k].IDs) || res.Total != before[k].Total {
+			t.Errorf("query %d after reopening: %v (total %d), before: %v (total %d)", k, res.IDs, res.Total, before[k].IDs, before[k].Total)
+		}
+	}
+}
+
+func ptr(n int) *int { return &n }
