@@ -1,7 +1,7 @@
 package directory
 
 import (
-	"fmt"
+	"strconv"
 	"math"
 
 	"familyhelp/search"
@@ -17,12 +17,12 @@ func MilesText(metres float64) string {
 	case miles < 0.1:
 		return "Less than 0.1 miles away"
 	case miles < 9.95:
-		if s := fmt.Sprintf("%.1f", miles); s != "1.0" {
+		if s := strconv.FormatFloat(miles, 'f', 1, 64); s != "1.0" {
 			return s + " miles away"
 		}
 		return "1 mile away"
 	}
-	return fmt.Sprintf("%.0f miles away", miles)
+	return strconv.FormatFloat(miles, 'f', 0, 64) + " miles away"
 }
 
 // Nearest returns the service's location nearest to p, and how far it is in metres.

@@ -1,8 +1,8 @@
 package directory
 
 import (
-	"fmt"
 	"slices"
+	"strconv"
 )
 
 // Need is a kind of help a family looks for, by its URL slug.
@@ -106,13 +106,13 @@ func AgeRangeText(min, max int) string {
 	case min <= 0 && max >= MaxAgeLimit:
 		return "All ages"
 	case max >= MaxAgeLimit:
-		return fmt.Sprintf("Aged %d and over", min)
+		return "Aged " + strconv.Itoa(min) + " and over"
 	case min <= 0 && max == 0:
 		return "Babies under 1"
 	case min <= 0:
-		return fmt.Sprintf("Up to %d years old", max)
+		return "Up to " + strconv.Itoa(max) + " years old"
 	case min == max:
-		return fmt.Sprintf("Aged %d", min)
+		return "Aged " + strconv.Itoa(min)
 	}
-	return fmt.Sprintf("Aged %d to %d", min, max)
+	return "Aged " + strconv.Itoa(min) + " to " + strconv.Itoa(max)
 }

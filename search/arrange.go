@@ -70,10 +70,10 @@ func Arrange(q Query, cands iter.Seq[*Candidate]) Result {
 	// Distances here are flat-earth, in degrees of latitude, with the longitude scale taken at
 	// the family's latitude: within tens of kilometres that orders and cuts off as well as the
 	// great circle (under 0.5% apart) at a fraction of the cost. Pages show the exact distance.
-	var cosLat, radiusDeg float64
+	var cosLat, radius2 float64
 	if q.Near != nil {
 		cosLat = math.Cos(q.Near.Lat * math.Pi / 180)
-		radiusDeg = radius / metresPerDegree
+		radius2 = (radius / metresPerDegree) * (radius / metresPerDegree)
 	}
 	limit := q.Limit
 	if limit <= 0 {
@@ -89,10 +89,11 @@ func Arrange(q Query, cands iter.Seq[*Candidate]) Result {
 		r := ranked{c: c, dist: math.Inf(1), order: total}
 		if q.Near != nil {
 			if c.Located {
+				// Squared distances order the same as distances, without a square root.
 				dx, dy := (c.At.Lng-q.Near.Lng)*cosLat, c.At.Lat-q.Near.Lat
-				if d := math.Sqrt(dx*dx + dy*dy); d <= radiusDeg || c.Remote {
+				if d2 := dx*dx + dy*dy; d2 <= radius2 || c.Remote {
 					// Remote and far still comes, after the near ones.
-					r.dist = d
+					r.dist = d2
 				}
 			}
 			if math.IsInf(r.dist, 1) && !c.Remote {

@@ -12,6 +12,14 @@ import (
 // fragments are written here instead, every value escaped with html.EscapeString, and the
 // page template places them.
 
+// escape is html.EscapeString with a fast path: most text has nothing to escape.
+func escape(s string) string {
+	if !strings.ContainsAny(s, `<>&'"`) {
+		return s
+	}
+	return html.EscapeString(s)
+}
+
 // Result is one search result with its facts already in words.
 type Result struct {
 	ID, Name, Organisation, Summary string
@@ -29,7 +37,7 @@ type Option struct {
 func resultsHTML(results []Result) template.HTML {
 	var b strings.Builder
 	b.Grow(600 * len(results))
-	e := html.EscapeString
+	e := escape
 	b.WriteString(`<ol class="fh-results" aria-labelledby="results-heading">`)
 	for _, r := range results {
 		b.WriteString(`<li class="fh-result"><h3 class="govuk-heading-s fh-result__title"><a class="govuk-link" href="/services/`)
@@ -72,7 +80,7 @@ func resultsHTML(results []Result) template.HTML {
 func checkboxesHTML(name string, opts []Option) template.HTML {
 	var b strings.Builder
 	b.Grow(400 * len(opts))
-	e := html.EscapeString
+	e := escape
 	b.WriteString(`<div class="govuk-checkboxes govuk-checkboxes--small" data-module="govuk-checkboxes">`)
 	for _, o := range opts {
 		id := e(name + "-" + o.Value)
@@ -120,7 +128,7 @@ func paginationHTML(p Pagination) template.HTML {
 		return ""
 	}
 	var b strings.Builder
-	e := html.EscapeString
+	e := escape
 	b.WriteString(`<nav class="govuk-pagination" aria-label="Results pages">`)
 	if p.Prev != "" {
 		b.WriteString(`<div class="govuk-pagination__prev"><a class="govuk-link govuk-pagination__link" href="`)
@@ -165,7 +173,7 @@ func chipsHTML(chips []Chip) template.HTML {
 		return ""
 	}
 	var b strings.Builder
-	e := html.EscapeString
+	e := escape
 	b.WriteString(`<p class="govuk-body-s">Showing: `)
 	for i, c := range chips {
 		if i > 0 {

@@ -43,11 +43,14 @@ Configuration is by environment variable; see README.md.
 `
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logs := newLogWriter(os.Stderr)
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, log); err != nil {
+	err := run(ctx, os.Args[1:], os.Stdout, log)
+	stop()
+	logs.Close()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "familyhelp:", err)
 		var ue usageError
 		if errors.As(err, &ue) {
