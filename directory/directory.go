@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/maypok86/otter/v2"
 
 	"familyhelp/search"
 )
@@ -31,7 +31,7 @@ type Directory struct {
 	// recent holds services read lately, so a popular results page or service page does not
 	// read and decode the same rows for every family. Entries expire after cacheTTL, which
 	// bounds how long another instance's change takes to show here.
-	recent *expirable.LRU[string, *Service]
+	recent *otter.Cache[string, *Service]
 	// version counts changes made through this Directory, so caches of pages built from it
 	// can tell they are out of date.
 	version atomic.Uint64
@@ -48,7 +48,10 @@ const (
 // New returns a Directory over a store and an index.
 func New(store Store, index search.Index, log *slog.Logger) *Directory {
 	return &Directory{Store: store, Index: index, Log: log,
-		recent: expirable.NewLRU[string, *Service](cacheSize, nil, cacheTTL)}
+		recent: otter.Must(&otter.Options[string, *Service]{
+			MaximumSize:      cacheSize,
+			ExpiryCalculator: otter.ExpiryWriting[string, *Service](cacheTTL),
+		})}
 }
 
 // Forget drops services from the cache, after they change.
@@ -58,7 +61,7 @@ func (d *Directory) Forget(ids ...string) {
 		return
 	}
 	for _, id := range ids {
-		d.recent.Remove(id)
+		d.recent.Invalidate(id)
 	}
 }
 
@@ -71,7 +74,7 @@ func (d *Directory) services(ctx context.Context, ids []string) ([]*Service, err
 	found := make(map[string]*Service, len(ids))
 	var missing []string
 	for _, id := range ids {
-		if s, ok := d.recent.Get(id); ok {
+		if s, ok := d.recent.GetIfPresent(id); ok {
 			found[id] = s
 		} else {
 			missing = append(missing, id)
@@ -84,7 +87,7 @@ func (d *Directory) services(ctx context.Context, ids []string) ([]*Service, err
 		}
 		for _, s := range fresh {
 			found[s.ID] = s
-			d.recent.Add(s.ID, s)
+			d.recent.Set(s.ID, s)
 		}
 	}
 	out := make([]*Service, 0, len(ids))
@@ -212,7 +215,7 @@ func (d *Directory) Get(ctx context.Context, id string) (*Service, error) {
 func (d *Directory) Reindex(ctx context.Context) (int, error) {
 	d.version.Add(1)
 	if d.recent != nil {
-		d.recent.Purge()
+		d.recent.InvalidateAll()
 	}
 	if err := d.Index.Reset(ctx); err != nil {
 		return 0, fmt.Errorf("reindex: %w", err)

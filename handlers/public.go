@@ -33,19 +33,15 @@ type searchForm struct {
 
 type searchPage struct {
 	views.Base
-	// Compact leaves out the hints, so results start on the first screen of a phone.
-	Compact     bool
-	Form        searchForm
-	Errors      []views.FieldError
-	Result      *directory.Page
-	Results     []views.Result
-	Heading     string // "12 services near WV1 1AA"
-	Near        string
-	Chips       []views.Chip
-	Pagination  views.Pagination
-	FiltersOpen bool
-	NeedOptions []views.Option
-	WayOptions  []views.Option
+	SearchForm views.SearchForm
+	Form       searchForm
+	Errors     []views.FieldError
+	Result     *directory.Page
+	Results    []views.Result
+	Heading    string // "12 services near WV1 1AA"
+	Near       string
+	Chips      []views.Chip
+	Pagination views.Pagination
 }
 
 func options[T ~string](values []T, label func(T) string, checked []string) []views.Option {
@@ -98,8 +94,7 @@ func resultViews(results []directory.Result) []views.Result {
 
 type homePage struct {
 	views.Base
-	Compact bool
-	Form    searchForm
+	SearchForm views.SearchForm
 }
 
 func (s *Server) home(c *fiber.Ctx) error {
@@ -185,10 +180,7 @@ func searchURL(v url.Values) string {
 
 func (s *Server) search(c *fiber.Ctx) error {
 	form := readSearchForm(c)
-	p := searchPage{Base: s.base(c, "Search"), Form: form, Compact: true,
-		NeedOptions: options(allNeeds, directory.Need.Label, form.Needs),
-		WayOptions:  options(directory.Deliveries, directory.Delivery.Label, form.Delivery),
-	}
+	p := searchPage{Base: s.base(c, "Search"), Form: form}
 	p.NoIndex = true
 	q := directory.Query{Text: form.Q, FreeOnly: form.Free}
 	for _, n := range form.Needs {
@@ -220,9 +212,16 @@ func (s *Server) search(c *fiber.Ctx) error {
 			q.Age = &age
 		}
 	}
-	// Open filters would push the results a screen down on a phone; the active ones are listed
-	// above the results instead. Only a filter with a problem needs to be seen at once.
-	p.FiltersOpen = p.Form.AgeError != ""
+	p.SearchForm = views.SearchForm{
+		Q: form.Q, Postcode: form.Postcode, Age: form.Age, Free: form.Free,
+		PostcodeError: p.Form.PostcodeError, AgeError: p.Form.AgeError,
+		Compact: true, Filters: true,
+		// Open filters would push the results a screen down on a phone; the active ones are
+		// listed above the results instead. Only a filter with a problem must be seen at once.
+		FiltersOpen: p.Form.AgeError != "",
+		Needs:       options(allNeeds, directory.Need.Label, form.Needs),
+		Ways:        options(directory.Deliveries, directory.Delivery.Label, form.Delivery),
+	}
 	if len(p.Errors) > 0 {
 		p.HasErrors = true
 		return c.Render("search", p)
@@ -292,12 +291,16 @@ func paginate(f searchForm, current, pages int) views.Pagination {
 	if pages <= 1 {
 		return views.Pagination{}
 	}
+	base := searchURL(f.values())
+	sep := "&"
+	if base == "/search" {
+		sep = "?"
+	}
 	link := func(n int) string {
-		v := f.values()
-		if n > 1 {
-			v.Set("page", strconv.Itoa(n))
+		if n == 1 {
+			return base
 		}
-		return searchURL(v)
+		return base + sep + "page=" + strconv.Itoa(n)
 	}
 	var p views.Pagination
 	if current > 1 {
@@ -360,7 +363,7 @@ func (s *Server) refer(c *fiber.Ctx) error {
 
 func (s *Server) page(name, title string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		return c.Render(name, s.base(c, title))
+		return c.Render(name, struct{ views.Base }{s.base(c, title)})
 	}
 }
 

@@ -57,9 +57,10 @@ type Index struct {
 	meta   map[string]*search.Document
 	sorted []record // meta packed and in name order; nil when it needs building again
 	bits   map[string]uint64
-	// withBit lists, for each need and delivery bit, the records that have it, in name order:
-	// a search for one need visits only its own services.
-	withBit map[uint64][]int32
+	// withBit holds, for each need and delivery bit, copies of the records that have it, in
+	// name order: a search for one need reads only its own services, one after another in
+	// memory rather than scattered through all of them.
+	withBit map[uint64][]record
 }
 
 // record is what filtering and ordering need of a document, packed so that scanning ten
@@ -380,24 +381,16 @@ func (i *Index) searchMeta(q search.Query) (search.Result, error) {
 	}
 	all := i.sorted
 	needs, delivery := i.mask("need:", q.Needs), i.mask("delivery:", q.Delivery)
-	var only []int32 // when set, the records to visit
-	if len(q.Needs) == 1 {
-		only = i.withBit[needs]
+	if len(q.Needs) == 1 && needs != 0 {
+		all = i.withBit[needs]
 	}
 	i.mmu.Unlock()
 	if (len(q.Needs) > 0 && needs == 0) || (len(q.Delivery) > 0 && delivery == 0) {
 		return search.Result{}, nil
 	}
 	return search.Arrange(q, func(yield func(*search.Candidate) bool) {
-		n := len(all)
-		if only != nil {
-			n = len(only)
-		}
-		for k := range n {
+		for k := range all {
 			r := &all[k]
-			if only != nil {
-				r = &all[only[k]]
-			}
 			if (needs != 0 && r.needs&needs == 0) || (delivery != 0 && r.delivery&delivery == 0) ||
 				(q.FreeOnly && !r.free) || (q.Age != nil && (int32(*q.Age) < r.minAge || int32(*q.Age) > r.maxAge)) {
 				continue
@@ -441,11 +434,11 @@ func (i *Index) pack() error {
 		}
 		packed[k] = r
 	}
-	i.withBit = map[uint64][]int32{}
+	i.withBit = map[uint64][]record{}
 	for k, r := range packed {
 		for bits := r.needs | r.delivery; bits != 0; bits &= bits - 1 {
 			b := bits & -bits
-			i.withBit[b] = append(i.withBit[b], int32(k))
+			i.withBit[b] = append(i.withBit[b], packed[k])
 		}
 	}
 	i.sorted = packed
