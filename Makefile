@@ -3,10 +3,11 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/familyhelp
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+TEMPL := github.com/a-h/templ/cmd/templ@v0.3.977
 GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.7.0
 VULNDB := $(abspath ../shared/vulndb)
 
-.PHONY: run build test lint unit e2e bench assets vuln clean
+.PHONY: run build test lint unit e2e bench assets templates vuln clean
 
 run:
 	$(GO) run ./cmd/familyhelp
@@ -18,6 +19,7 @@ build:
 test: lint unit e2e
 
 lint:
+	GO=$(GO) TEMPL=$(TEMPL) scripts/check-templates
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
@@ -34,6 +36,11 @@ e2e: build
 
 bench:
 	$(GO) run ./cmd/benchload
+
+# Regenerate the page code from views/*.templ (the output is committed).
+templates:
+	$(GO) run $(TEMPL) fmt views
+	$(GO) run $(TEMPL) generate -path views
 
 # Rebuild static/assets from static/src (the output is committed).
 assets:

@@ -1,8 +1,8 @@
 package directory
 
 import (
-	"strconv"
 	"math"
+	"strconv"
 
 	"familyhelp/search"
 )

@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
 	"familyhelp/directory"
@@ -29,19 +30,6 @@ type searchForm struct {
 	Free             bool
 	PostcodeError    string
 	AgeError         string
-}
-
-type searchPage struct {
-	views.Base
-	SearchForm views.SearchForm
-	Form       searchForm
-	Errors     []views.FieldError
-	Result     *directory.Page
-	Results    []views.Result
-	Heading    string // "12 services near WV1 1AA"
-	Near       string
-	Chips      []views.Chip
-	Pagination views.Pagination
 }
 
 func options[T ~string](values []T, label func(T) string, checked []string) []views.Option {
@@ -74,14 +62,7 @@ func resultViews(results []directory.Result) []views.Result {
 				v.Town = r.Nearest.Town
 			}
 		}
-		ways := make([]string, len(s.Delivery))
-		for k, d := range s.Delivery {
-			ways[k] = d.Label()
-			if k > 0 {
-				ways[k] = strings.ToLower(ways[k])
-			}
-		}
-		v.Ways = strings.Join(ways, ", ")
+		v.Ways = views.WaysText(s.Delivery)
 		cost := "There may be a cost"
 		if s.Free {
 			cost = "Free"
@@ -92,13 +73,16 @@ func resultViews(results []directory.Result) []views.Result {
 	return out
 }
 
-type homePage struct {
-	views.Base
-	SearchForm views.SearchForm
-}
+var needTiles = func() []views.NeedTile {
+	out := make([]views.NeedTile, len(directory.Needs))
+	for i, n := range directory.Needs {
+		out[i] = views.NeedTile{Slug: string(n.Slug), Label: n.Label, Hint: n.Hint}
+	}
+	return out
+}()
 
 func (s *Server) home(c *fiber.Ctx) error {
-	return c.Render("home", homePage{Base: s.base(c, "Find help for your family")})
+	return render(c, views.HomePage(views.Home{Base: s.base(c, "Find help for your family"), Needs: needTiles}))
 }
 
 const (
@@ -180,8 +164,8 @@ func searchURL(v url.Values) string {
 
 func (s *Server) search(c *fiber.Ctx) error {
 	form := readSearchForm(c)
-	p := searchPage{Base: s.base(c, "Search"), Form: form}
-	p.NoIndex = true
+	p := views.Search{Base: s.base(c, "Search")}
+	p.Base.NoIndex = true
 	q := directory.Query{Text: form.Q, FreeOnly: form.Free}
 	for _, n := range form.Needs {
 		q.Needs = append(q.Needs, directory.Need(n))
@@ -194,7 +178,7 @@ func (s *Server) search(c *fiber.Ctx) error {
 		var perr postcode.Error
 		switch {
 		case errors.As(err, &perr):
-			p.Form.PostcodeError = string(perr)
+			p.SearchForm.PostcodeError = string(perr)
 			p.Errors = append(p.Errors, views.FieldError{Field: "postcode", Message: string(perr)})
 		case err != nil:
 			return err
@@ -206,25 +190,23 @@ func (s *Server) search(c *fiber.Ctx) error {
 	if form.Age != "" {
 		age, err := strconv.Atoi(form.Age)
 		if err != nil || age < 0 || age > maxChildAge {
-			p.Form.AgeError = "Enter an age from 0 to 25, like 4. Use 0 for a baby under 1"
-			p.Errors = append(p.Errors, views.FieldError{Field: "age", Message: p.Form.AgeError})
+			p.SearchForm.AgeError = "Enter an age from 0 to 25, like 4. Use 0 for a baby under 1"
+			p.Errors = append(p.Errors, views.FieldError{Field: "age", Message: p.SearchForm.AgeError})
 		} else {
 			q.Age = &age
 		}
 	}
-	p.SearchForm = views.SearchForm{
-		Q: form.Q, Postcode: form.Postcode, Age: form.Age, Free: form.Free,
-		PostcodeError: p.Form.PostcodeError, AgeError: p.Form.AgeError,
-		Compact: true, Filters: true,
-		// Open filters would push the results a screen down on a phone; the active ones are
-		// listed above the results instead. Only a filter with a problem must be seen at once.
-		FiltersOpen: p.Form.AgeError != "",
-		Needs:       options(allNeeds, directory.Need.Label, form.Needs),
-		Ways:        options(directory.Deliveries, directory.Delivery.Label, form.Delivery),
-	}
+	f := &p.SearchForm
+	f.Q, f.Postcode, f.Age, f.Free = form.Q, form.Postcode, form.Age, form.Free
+	f.Compact, f.Filters = true, true
+	// Open filters would push the results a screen down on a phone; the active ones are listed
+	// above the results instead. Only a filter with a problem must be seen at once.
+	f.FiltersOpen = f.AgeError != ""
+	f.Needs = options(allNeeds, directory.Need.Label, form.Needs)
+	f.Ways = options(directory.Deliveries, directory.Delivery.Label, form.Delivery)
 	if len(p.Errors) > 0 {
-		p.HasErrors = true
-		return c.Render("search", p)
+		p.Base.HasErrors = true
+		return render(c, views.SearchPage(p))
 	}
 	if n, err := strconv.Atoi(c.Query("page")); err == nil && n > 0 {
 		q.Page = min(n, 10000)
@@ -240,7 +222,7 @@ func (s *Server) search(c *fiber.Ctx) error {
 		v.Set("page", strconv.Itoa(res.Pages))
 		return c.Redirect(searchURL(v), fiber.StatusSeeOther)
 	}
-	p.Result = res
+	p.Searched, p.FromDatabase = true, res.FromDatabase
 	p.Results = resultViews(res.Results)
 	switch res.Total {
 	case 0:
@@ -255,7 +237,7 @@ func (s *Server) search(c *fiber.Ctx) error {
 	}
 	p.Chips = chips(form)
 	p.Pagination = paginate(form, res.Page, res.Pages)
-	return c.Render("search", p)
+	return render(c, views.SearchPage(p))
 }
 
 func chips(f searchForm) []views.Chip {
@@ -324,11 +306,6 @@ func paginate(f searchForm, current, pages int) views.Pagination {
 
 var serviceID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
-type servicePage struct {
-	views.Base
-	Service *directory.Service
-}
-
 func (s *Server) service(c *fiber.Ctx) error {
 	id := c.Params("id")
 	if !serviceID.MatchString(id) {
@@ -339,16 +316,13 @@ func (s *Server) service(c *fiber.Ctx) error {
 		return err
 	}
 	// A neutral title: a tab or history entry must not say "Domestic abuse outreach".
-	return c.Render("service", servicePage{Base: s.base(c, "Service details"), Service: svc})
-}
-
-type referPage struct {
-	views.Base
-	Service *directory.Service
+	b := s.base(c, "Service details")
+	b.BackLink = "/search"
+	return render(c, views.ServicePage(views.ServiceDetails{Base: b, Service: svc}))
 }
 
 func (s *Server) refer(c *fiber.Ctx) error {
-	p := referPage{Base: s.base(c, "Ask for help")}
+	p := views.Refer{Base: s.base(c, "Ask for help")}
 	if id := c.Query("service"); serviceID.MatchString(id) {
 		svc, err := s.Directory.Get(c.UserContext(), id)
 		switch {
@@ -358,23 +332,18 @@ func (s *Server) refer(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	return c.Render("refer", p)
+	return render(c, views.ReferPage(p))
 }
 
-func (s *Server) page(name, title string) fiber.Handler {
+func (s *Server) page(page func(views.Base) templ.Component, title string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		return c.Render(name, struct{ views.Base }{s.base(c, title)})
+		return render(c, page(s.base(c, title)))
 	}
 }
 
-type dataSourcesPage struct {
-	views.Base
-	Attribution []string
-}
-
 func (s *Server) dataSources(c *fiber.Ctx) error {
-	return c.Render("data-sources", dataSourcesPage{
+	return render(c, views.DataSourcesPage(views.DataSources{
 		Base:        s.base(c, "Where our data comes from"),
 		Attribution: strings.Split(postcode.Attribution, "\n"),
-	})
+	}))
 }

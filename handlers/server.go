@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/cache"
 	"github.com/gofiber/fiber/v2/middleware/compress"
@@ -52,8 +53,6 @@ type Server struct {
 	// SampleModeKey is the setting that is "on" while the directory holds sample data.
 	SampleModeKey string
 
-	views *views.Engine
-
 	sampleMu      sync.Mutex
 	sampleMode    bool
 	sampleChecked time.Time
@@ -68,15 +67,9 @@ func (s *Server) App() (*fiber.App, error) {
 	if s.Log == nil {
 		s.Log = slog.Default()
 	}
-	engine, err := views.New()
-	if err != nil {
-		return nil, err
-	}
-	s.views = engine
 	app := fiber.New(fiber.Config{
 		// Values from requests outlive handlers (they go into pages and goroutines).
 		Immutable:             true,
-		Views:                 engine,
 		ErrorHandler:          s.handleError,
 		DisableStartupMessage: true,
 		BodyLimit:             256 * 1024,
@@ -121,9 +114,9 @@ func (s *Server) App() (*fiber.App, error) {
 		},
 	}), s.service)
 	app.Get("/refer", s.refer)
-	app.Get("/cover-your-tracks", s.page("cover-your-tracks", "Cover your tracks online"))
-	app.Get("/accessibility", s.page("accessibility", "Accessibility statement"))
-	app.Get("/privacy", s.page("privacy", "Privacy notice"))
+	app.Get("/cover-your-tracks", s.page(views.CoverYourTracksPage, "Cover your tracks online"))
+	app.Get("/accessibility", s.page(views.AccessibilityPage, "Accessibility statement"))
+	app.Get("/privacy", s.page(views.PrivacyPage, "Privacy notice"))
 	app.Get("/data-sources", s.dataSources)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
@@ -178,13 +171,6 @@ func requestID(c *fiber.Ctx) string {
 	return id
 }
 
-type errorPage struct {
-	views.Base
-	Heading   string
-	Lines     []string
-	RequestID string
-}
-
 // handleError turns any error a handler returns into a page. People see a safe message;
 // internal errors are logged with the request id, never with what the person typed.
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
@@ -196,25 +182,27 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	case errors.Is(err, directory.ErrNotFound):
 		code = fiber.StatusNotFound
 	}
-	p := errorPage{Base: s.base(c, "")}
+	p := views.ErrorDetails{Base: s.base(c, "")}
 	switch {
 	case code == fiber.StatusNotFound:
-		p.Title, p.Heading = "Page not found", "Page not found"
+		p.Base.Title, p.Heading = "Page not found", "Page not found"
 		p.Lines = []string{"If you typed the web address, check it is correct.", "If you pasted the web address, check you copied the entire address."}
 	case code < 500:
-		p.Title, p.Heading = "There is a problem", "Sorry, there is a problem with that request"
+		p.Base.Title, p.Heading = "There is a problem", "Sorry, there is a problem with that request"
 		p.Lines = []string{"Go back and try again."}
 	default:
 		s.Log.Error("request failed", "id", requestID(c), "path", safePath(c), "err", err)
-		p.Title, p.Heading = "Sorry, there is a problem", "Sorry, there is a problem with the service"
+		p.Base.Title, p.Heading = "Sorry, there is a problem", "Sorry, there is a problem with the service"
 		p.Lines = []string{"Try again later."}
 		p.RequestID = requestID(c)
 	}
+	// Whatever a failed handler had written goes: the person sees only the error page.
+	c.Response().ResetBody()
 	c.Status(code)
 	if c.Method() == fiber.MethodHead || strings.HasPrefix(c.Path(), "/static/") {
 		return nil
 	}
-	return c.Render("error", p)
+	return render(c, views.ErrorPage(p))
 }
 
 func (s *Server) ready(c *fiber.Ctx) error {
@@ -269,5 +257,12 @@ func (s *Server) isSampleMode(ctx context.Context) bool {
 }
 
 func (s *Server) base(c *fiber.Ctx, title string) views.Base {
-	return views.Base{Title: title, SampleMode: s.isSampleMode(c.UserContext()), Assets: views.SiteAssets}
+	return views.Base{Title: title, SampleMode: s.isSampleMode(c.UserContext())}
+}
+
+// render writes a page straight into the response. A page that fails to render returns its
+// error, and the error handler replaces whatever was written.
+func render(c *fiber.Ctx, page templ.Component) error {
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return page.Render(c.UserContext(), c.Response().BodyWriter())
 }

@@ -83,24 +83,36 @@ func Arrange(q Query, cands iter.Seq[*Candidate]) Result {
 	want := offset + limit
 	// A family looks at the first pages: keep just the best few in order, rather than
 	// collecting and sorting every match.
-	var top, all []ranked
+	var all []ranked
+	top := make([]ranked, 0, min(want, 64)+1)
 	total := 0
+	near := q.Near != nil
+	var lat, lng float64
+	if near {
+		lat, lng = q.Near.Lat, q.Near.Lng
+	}
+	inf := math.Inf(1)
 	for c := range cands {
-		r := ranked{c: c, dist: math.Inf(1), order: total}
-		if q.Near != nil {
+		dist := inf
+		if near {
 			if c.Located {
 				// Squared distances order the same as distances, without a square root.
-				dx, dy := (c.At.Lng-q.Near.Lng)*cosLat, c.At.Lat-q.Near.Lat
+				dx, dy := (c.At.Lng-lng)*cosLat, c.At.Lat-lat
 				if d2 := dx*dx + dy*dy; d2 <= radius2 || c.Remote {
 					// Remote and far still comes, after the near ones.
-					r.dist = d2
+					dist = d2
 				}
 			}
-			if math.IsInf(r.dist, 1) && !c.Remote {
+			if dist == inf && !c.Remote {
 				continue
 			}
 		}
 		total++
+		// Most matches are further down than the page wanted: drop them before anything else.
+		if len(top) == want && dist > top[want-1].dist {
+			continue
+		}
+		r := ranked{c: c, dist: dist, order: total - 1}
 		if want > 64 {
 			all = append(all, r)
 			continue
