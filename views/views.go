@@ -5,7 +5,11 @@
 package views
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -243,4 +247,50 @@ func clock(hhmm string) string {
 		return strings.ToLower(t.Format("3PM"))
 	}
 	return strings.ToLower(t.Format("3:04PM"))
+}
+
+// Text writes s, escaped, as a component: `@Text(s)` in a template. templ's own `{ s }` passes
+// every value through fmt.Sprint, an allocation and a copy each; the results page writes
+// hundreds of values, so its busiest parts use this instead.
+type Text string
+
+// Render writes the text escaped for HTML.
+func (t Text) Render(_ context.Context, w io.Writer) error {
+	_, err := io.WriteString(w, templ.EscapeString(string(t)))
+	return err
+}
+
+// rendered keeps components whose output depends only on a small, bounded key, such as which
+// filter boxes are ticked, rendered once.
+var rendered sync.Map // string → []byte
+
+// once renders c the first time key is seen and replays the bytes after that. The key must say
+// everything c's output depends on, and come from a bounded set.
+func once(key string, c templ.Component) templ.Component {
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		if b, ok := rendered.Load(key); ok {
+			_, err := w.Write(b.([]byte))
+			return err
+		}
+		var buf bytes.Buffer
+		if err := c.Render(ctx, &buf); err != nil {
+			return err
+		}
+		rendered.Store(key, buf.Bytes())
+		_, err := w.Write(buf.Bytes())
+		return err
+	})
+}
+
+// checkboxKey names a set of checkboxes by its values and which are ticked.
+func checkboxKey(name string, opts []Option) string {
+	var b strings.Builder
+	b.WriteString("checkboxes\x00" + name)
+	for _, o := range opts {
+		b.WriteString("\x00" + o.Value + "\x00" + o.Label)
+		if o.Checked {
+			b.WriteString("\x00✓")
+		}
+	}
+	return b.String()
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -212,7 +213,16 @@ func seedCommand(ctx context.Context, cfg config, log *slog.Logger, out io.Write
 	return nil
 }
 
+// gcPercent is the garbage collector's target when GOGC is not set. The server's live heap is
+// small (tens of megabytes for ten thousand services) while every page allocates, so letting the
+// heap grow to three times the live data rather than twice halves the collector's work for a
+// few tens of megabytes more memory.
+const gcPercent = 200
+
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	if err := postcode.Load(); err != nil {
 		return err
 	}
