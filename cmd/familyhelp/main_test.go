@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func runCmd(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := run(context.Background(), args, &out, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return out.String(), err
+}
+
+func TestCommands(t *testing.T) {
+	t.Setenv("FAMILYHELP_DATA_DIR", t.TempDir())
+	for _, k := range []string{"DATABASE_URL", "MEILI_URL", "REDIS_URL", "SMTP_URL"} {
+		t.Setenv(k, "")
+	}
+
+	out, err := runCmd(t, "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"serve", "migrate", "seed", "--synthetic N", "reindex"} {
+		if !strings.Contains(out, cmd) {
+			t.Errorf("help does not list %q", cmd)
+		}
+	}
+
+	if out, err = runCmd(t, "migrate"); err != nil || !strings.Contains(out, "up to date") {
+		t.Errorf("migrate: %q, %v", out, err)
+	}
+	if out, err = runCmd(t, "seed"); err != nil || !strings.Contains(out, "added 125 helplines and sample services") {
+		t.Errorf("seed: %q, %v", out, err)
+	}
+	if out, err = runCmd(t, "seed", "--synthetic", "40"); err != nil || !strings.Contains(out, "added 40 synthetic services") || !strings.Contains(out, "indexed 165 services") {
+		t.Errorf("seed --synthetic 40: %q, %v", out, err)
+	}
+	if out, err = runCmd(t, "reindex"); err != nil || !strings.Contains(out, "indexed 165 services") {
+		t.Errorf("reindex: %q, %v", out, err)
+	}
+
+	var ue usageError
+	if _, err = runCmd(t, "frobnicate"); !errors.As(err, &ue) {
+		t.Errorf("unknown command: err = %v, want a usage error", err)
+	}
+	if _, err = runCmd(t, "seed", "--synthetic", "lots"); !errors.As(err, &ue) {
+		t.Errorf("bad flag: err = %v, want a usage error", err)
+	}
+}
+
+func TestUnsupportedDatabaseIsAnError(t *testing.T) {
+	t.Setenv("FAMILYHELP_DATA_DIR", t.TempDir())
+	t.Setenv("DATABASE_URL", "postgres://localhost/test")
+	if _, err := runCmd(t, "migrate"); err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
+		t.Errorf("err = %v, want one that names DATABASE_URL", err)
+	}
+}
+
+// A fresh data directory gets the seeded directory and an index in step with it.
+func TestPrepareSeedsAnEmptyDatabase(t *testing.T) {
+	ctx := context.Background()
+	cfg := configFromEnv()
+	cfg.DataDir = t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := open(ctx, cfg, log, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	if err := prepare(ctx, a, log); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := a.db.CountServices(ctx)
+	indexed, _ := a.ix.Count(ctx)
+	if n != 125 || indexed != 125 {
+		t.Errorf("%d services, %d indexed; want 125 of each", n, indexed)
+	}
+	if mode, _ := a.db.Setting(ctx, "sample_mode"); mode != "on" {
+		t.Errorf("sample mode = %q, want on", mode)
+	}
+}
+
+func TestLogWriterDeliversEveryLine(t *testing.T) {
+	var out safeBuffer
+	w := newLogWriter(&out)
+	for range 1000 {
+		if _, err := w.Write([]byte("a line of the log\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	if got := strings.Count(out.String(), "\n"); got != 1000 {
+		t.Errorf("%d lines reached the output, want 1000", got)
+	}
+}
+
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
