@@ -153,7 +153,10 @@ func (d *Directory) Search(ctx context.Context, q Query) (*Page, error) {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("search: %w", ctx.Err())
 		}
-		d.logger().Warn("search index failed; answering from the database", "err", err)
+		// Not the error itself: an engine's message can repeat the query or filter, which
+		// says what a family searched for and where.
+		d.logger().Warn("search index failed; answering from the database",
+			"timeout", errors.Is(err, context.DeadlineExceeded))
 		if res, err = d.searchStore(ctx, sq); err != nil {
 			return nil, err
 		}
@@ -166,6 +169,9 @@ func (d *Directory) Search(ctx context.Context, q Query) (*Page, error) {
 	p := &Page{Query: q, Total: res.Total, Page: q.Page, FromDatabase: fromDB}
 	p.Pages = (res.Total + PerPage - 1) / PerPage
 	for _, s := range services {
+		if s.Status != Active {
+			continue // retired since the index last heard of it
+		}
 		r := Result{Service: s}
 		if q.Near != nil && len(s.Locations) > 0 {
 			r.Nearest, r.Distance = s.Nearest(q.Near.Point)

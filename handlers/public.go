@@ -216,7 +216,7 @@ func (s *Server) search(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if len(res.Results) == 0 && res.Total > 0 {
+	if q.Page > res.Pages && res.Pages > 0 {
 		// Past the last page (an old link, or a hand-edited URL): go to the last one.
 		v := form.values()
 		v.Set("page", strconv.Itoa(res.Pages))

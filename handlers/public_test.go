@@ -390,6 +390,7 @@ func TestLogsHoldNoSearchTerms(t *testing.T) {
 	s := newSite(t, false)
 	s.get(t, "/search?q=my+partner+hits+me&postcode=WV1+1AA")
 	s.get(t, "/search?postcode=not-a-postcode-secret")
+	s.get(t, "/WV1-1AA-my-partner-secret")
 	logs := s.log.String()
 	if !strings.Contains(logs, "path=/search") {
 		t.Fatalf("requests not logged at all: %s", logs)

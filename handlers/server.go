@@ -91,6 +91,9 @@ func (s *Server) App() (*fiber.App, error) {
 	app.Use(func(c *fiber.Ctx) error {
 		// helmet sets HSTS only when Fiber itself sees TLS; behind a proxy it never does.
 		c.Set(fiber.HeaderStrictTransportSecurity, "max-age=31536000; includeSubDomains")
+		// Pages can show what a family searched for or which service they looked at: a
+		// shared phone must not keep them. Static assets set their own long cache.
+		c.Set(fiber.HeaderCacheControl, "no-store")
 		return c.Next()
 	})
 	app.Use(compress.New(compress.Config{
@@ -146,14 +149,17 @@ func (s *Server) requestLog(c *fiber.Ctx) error {
 // safePath is the route pattern where there is one ("/services/:id"), otherwise the path: ids
 // are not personal, but a pattern keeps anything typed into a URL out of the log.
 func safePath(c *fiber.Ctx) string {
-	if r := c.Route(); r != nil && r.Path != "/" && r.Path != "" && !strings.Contains(r.Path, "*") {
-		return r.Path
+	r := c.Route()
+	switch {
+	case r == nil:
+		return "(unmatched)"
+	case r.Path == "/static/*":
+		return "/static/*"
+	case r.Path == "/" && c.Path() != "/":
+		// The catch-all 404: the path is whatever was typed, which can be anything.
+		return "(unmatched)"
 	}
-	p := c.Path()
-	if len(p) > 100 {
-		p = p[:100]
-	}
-	return p
+	return r.Path
 }
 
 type ctxKey int

@@ -105,7 +105,8 @@ func Open(path string) (*Index, error) {
 	case path == "":
 		ix, err = bleve.NewUsing("", newMapping(), scorch.Name, scorch.Name, nil)
 	default:
-		ix, err = bleve.Open(path)
+		// Another process holding the index (a running server) must not hang us for ever.
+		ix, err = bleve.OpenUsing(path, map[string]any{"bolt_timeout": "3s"})
 		if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
 			ix, err = bleve.New(path, newMapping())
 		}
