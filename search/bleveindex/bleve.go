@@ -373,19 +373,28 @@ const maxMatches = 20000
 
 // searchMeta answers a search without words from the in-memory records.
 func (i *Index) searchMeta(q search.Query) (search.Result, error) {
-	i.mmu.Lock()
-	if i.sorted == nil {
-		if err := i.pack(); err != nil {
-			i.mmu.Unlock()
+	// Searches only read the packed records; they are rebuilt, under the write lock, only
+	// after a change. Searches run side by side otherwise.
+	i.mmu.RLock()
+	for i.sorted == nil {
+		i.mmu.RUnlock()
+		i.mmu.Lock()
+		var err error
+		if i.sorted == nil {
+			err = i.pack()
+		}
+		i.mmu.Unlock()
+		if err != nil {
 			return search.Result{}, err
 		}
+		i.mmu.RLock()
 	}
 	all := i.sorted
 	needs, delivery := i.mask("need:", q.Needs), i.mask("delivery:", q.Delivery)
 	if len(q.Needs) == 1 && needs != 0 {
 		all = i.withBit[needs]
 	}
-	i.mmu.Unlock()
+	i.mmu.RUnlock()
 	if (len(q.Needs) > 0 && needs == 0) || (len(q.Delivery) > 0 && delivery == 0) {
 		return search.Result{}, nil
 	}
