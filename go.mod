@@ -3,18 +3,19 @@ module familyhelp
 go 1.26.0
 
 require (
+	github.com/a-h/templ v0.3.977
 	github.com/blevesearch/bleve/v2 v2.6.1
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/maypok86/otter/v2 v2.4.0
 	github.com/meilisearch/meilisearch-go v0.36.3
 	github.com/pressly/goose/v3 v3.29.0
+	github.com/sony/gobreaker/v2 v2.4.0
 	github.com/valyala/fasthttp v1.70.0
 	modernc.org/sqlite v1.61.1
 )
 
 require (
 	github.com/RoaringBitmap/roaring/v2 v2.14.5 // indirect
-	github.com/a-h/templ v0.3.977 // indirect
 	github.com/andybalholm/brotli v1.2.6 // indirect
 	github.com/bits-and-blooms/bitset v1.24.2 // indirect
 	github.com/blevesearch/bleve_index_api v1.4.1 // indirect

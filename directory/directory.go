@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/maypok86/otter/v2"
+	"github.com/sony/gobreaker/v2"
 
 	"familyhelp/search"
 )
@@ -35,7 +36,17 @@ type Directory struct {
 	// version counts changes made through this Directory, so caches of pages built from it
 	// can tell they are out of date.
 	version atomic.Uint64
+	// engine stops asking a failing search engine for a while, so that during an outage each
+	// family's search goes straight to the database instead of waiting for the engine to fail.
+	engine *gobreaker.CircuitBreaker[search.Result]
 }
+
+// Circuit breaker settings: a few failures in a row open it; after engineRetry one search is
+// let through to see whether the engine is back.
+const (
+	engineFailures = 3
+	engineRetry    = 10 * time.Second
+)
 
 // Version changes whenever services change through this Directory.
 func (d *Directory) Version() uint64 { return d.version.Load() }
@@ -47,11 +58,37 @@ const (
 
 // New returns a Directory over a store and an index.
 func New(store Store, index search.Index, log *slog.Logger) *Directory {
-	return &Directory{Store: store, Index: index, Log: log,
+	d := &Directory{Store: store, Index: index, Log: log,
 		recent: otter.Must(&otter.Options[string, *Service]{
 			MaximumSize:      cacheSize,
 			ExpiryCalculator: otter.ExpiryWriting[string, *Service](cacheTTL),
 		})}
+	d.engine = gobreaker.NewCircuitBreaker[search.Result](gobreaker.Settings{
+		Name:        "search engine",
+		MaxRequests: 1,
+		Timeout:     engineRetry,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= engineFailures },
+		// A family who closed the page is not the engine failing.
+		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			// Once per change, not once per search: an outage must not flood the log.
+			switch to {
+			case gobreaker.StateOpen:
+				d.logger().Warn("search engine failing; searches are answered from the database", "retry_in", engineRetry)
+			case gobreaker.StateClosed:
+				d.logger().Info("search engine back; searches use it again")
+			}
+		},
+	})
+	return d
+}
+
+// searchIndex asks the engine, unless it has been failing, in which case it says so at once.
+func (d *Directory) searchIndex(ctx context.Context, q search.Query) (search.Result, error) {
+	if d.engine == nil {
+		return d.Index.Search(ctx, q)
+	}
+	return d.engine.Execute(func() (search.Result, error) { return d.Index.Search(ctx, q) })
 }
 
 // Forget drops services from the cache, after they change.
@@ -147,16 +184,18 @@ func (d *Directory) Search(ctx context.Context, q Query) (*Page, error) {
 		q.Page = 1
 	}
 	sq := toSearchQuery(q)
-	res, err := d.Index.Search(ctx, sq)
+	res, err := d.searchIndex(ctx, sq)
 	fromDB := false
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("search: %w", ctx.Err())
 		}
-		// Not the error itself: an engine's message can repeat the query or filter, which
-		// says what a family searched for and where.
-		d.logger().Warn("search index failed; answering from the database",
-			"timeout", errors.Is(err, context.DeadlineExceeded))
+		if !errors.Is(err, gobreaker.ErrOpenState) && !errors.Is(err, gobreaker.ErrTooManyRequests) {
+			// Not the error itself: an engine's message can repeat the query or filter,
+			// which says what a family searched for and where.
+			d.logger().Warn("search index failed; answering from the database",
+				"timeout", errors.Is(err, context.DeadlineExceeded))
+		}
 		if res, err = d.searchStore(ctx, sq); err != nil {
 			return nil, err
 		}
@@ -217,14 +256,14 @@ func (d *Directory) Get(ctx context.Context, id string) (*Service, error) {
 	return found[0], nil
 }
 
-// Reindex rebuilds the search index from the store.
+// Reindex brings the whole search index into step with the store: every active service is
+// written again, then services the index holds but the store no longer lists as active are
+// removed. The index is never emptied on the way, so searches, here or on another instance
+// sharing the engine, keep finding services while it runs.
 func (d *Directory) Reindex(ctx context.Context) (int, error) {
 	d.version.Add(1)
 	if d.recent != nil {
 		d.recent.InvalidateAll()
-	}
-	if err := d.Index.Reset(ctx); err != nil {
-		return 0, fmt.Errorf("reindex: %w", err)
 	}
 	var batch []search.Document
 	n := 0
@@ -246,10 +285,45 @@ func (d *Directory) Reindex(ctx context.Context) (int, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		err = flush()
+	}
 	if err != nil {
 		return n, err
 	}
-	return n, flush()
+	return n, d.prune(ctx)
+}
+
+// prune removes from the index the services the store does not list as active. The index is
+// listed before the store is asked, and a service reaches the store before the index, so a
+// service added meanwhile by another instance is never taken out.
+func (d *Directory) prune(ctx context.Context) error {
+	held, err := d.Index.IDs(ctx)
+	if err != nil {
+		return fmt.Errorf("reindex: %w", err)
+	}
+	var gone []string
+	for chunk := range slices.Chunk(held, 500) {
+		found, err := d.Store.Services(ctx, chunk)
+		if err != nil {
+			return fmt.Errorf("reindex: %w", err)
+		}
+		active := make(map[string]bool, len(found))
+		for _, s := range found {
+			active[s.ID] = s.Status == Active
+		}
+		for _, id := range chunk {
+			if !active[id] {
+				gone = append(gone, id)
+			}
+		}
+	}
+	if len(gone) > 0 {
+		if err := d.Index.Delete(ctx, gone...); err != nil {
+			return fmt.Errorf("reindex: %w", err)
+		}
+	}
+	return nil
 }
 
 // Save stores services, updates the index and forgets cached copies. The database is the
@@ -322,8 +396,8 @@ func DocumentFor(s *Service) search.Document {
 		}
 	}
 	doc.Towns = strings.Join(towns, " ")
-	if len(s.Locations) > 0 {
-		doc.Location = &search.Point{Lat: s.Locations[0].Latitude, Lng: s.Locations[0].Longitude}
+	for _, l := range s.Locations {
+		doc.Locations = append(doc.Locations, search.Point{Lat: l.Latitude, Lng: l.Longitude})
 	}
 	return doc
 }
@@ -350,9 +424,7 @@ func (d *Directory) searchStore(ctx context.Context, q search.Query) (search.Res
 			}
 		}
 		c := &search.Candidate{ID: doc.ID, Remote: doc.Remote}
-		if doc.Location != nil {
-			c.Located, c.At = true, *doc.Location
-		}
+		c.Place(doc.Locations)
 		cands = append(cands, c)
 		return nil
 	})

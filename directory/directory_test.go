@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"familyhelp/directory"
@@ -125,16 +126,24 @@ func TestSaveKeepsIndexAndCacheInStep(t *testing.T) {
 	if n, _ := ix.Count(ctx); n != 0 {
 		t.Errorf("retired service still in the index (%d documents)", n)
 	}
-	// Reindex builds the index from the database alone, leaving out what is not active.
+	// Reindex brings the index into step with the database: a service the index lost comes
+	// back, and one the database does not list (or not as active) goes.
 	if err := d.Save(ctx, svc("b", "Food bank", "Walsall", 52.58, -1.98, directory.InPerson)); err != nil {
 		t.Fatal(err)
 	}
-	if err := ix.Reset(ctx); err != nil {
+	if err := ix.Delete(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	stale := directory.DocumentFor(svc("gone", "Closed café", "Walsall", 52.58, -1.98, directory.InPerson))
+	if err := ix.Upsert(ctx, stale, directory.DocumentFor(&retired)); err != nil {
 		t.Fatal(err)
 	}
 	n, err := d.Reindex(ctx)
 	if err != nil || n != 1 {
 		t.Errorf("Reindex = %d, %v; want 1 active service", n, err)
+	}
+	if ids, _ := ix.IDs(ctx); !slices.Equal(ids, []string{"b"}) {
+		t.Errorf("index holds %v after Reindex, want only b", ids)
 	}
 }
 
@@ -142,10 +151,76 @@ func TestDocumentForCarriesNeedWords(t *testing.T) {
 	s := svc("a", "Drop-in", "Bilston", 52.56, -2.07, directory.InPerson, directory.Online)
 	s.Needs = []directory.Need{directory.NeedDomesticAbuse}
 	doc := directory.DocumentFor(s)
-	if !doc.Remote || doc.Location == nil || doc.Towns != "Bilston" {
+	if !doc.Remote || len(doc.Locations) != 1 || doc.Towns != "Bilston" {
 		t.Errorf("doc = %+v", doc)
 	}
 	if want := "Domestic abuse"; !strings.Contains(doc.Terms, want) {
 		t.Errorf("Terms %q lack the need's label %q", doc.Terms, want)
+	}
+}
+
+// failing is a search engine that fails every search and counts them.
+type failing struct {
+	search.Index
+	calls atomic.Int32
+}
+
+func (f *failing) Search(context.Context, search.Query) (search.Result, error) {
+	f.calls.Add(1)
+	return search.Result{}, search.ErrUnavailable
+}
+
+// During an outage a family must not wait for the engine to fail on every search: after a few
+// failures the database answers straight away.
+func TestFailingEngineIsLeftAlone(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "fh.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.SaveServices(ctx, svc("a", "Debt advice", "Walsall", 52.58, -1.98, directory.InPerson)); err != nil {
+		t.Fatal(err)
+	}
+	engine := &failing{}
+	d := directory.New(db, engine, nil)
+	for range 10 {
+		p, err := d.Search(ctx, directory.Query{Text: "debt"})
+		if err != nil || !p.FromDatabase || !slices.Equal(ids(p), []string{"a"}) {
+			t.Fatalf("search during the outage = %v, %v; want the service from the database", p, err)
+		}
+	}
+	if n := engine.calls.Load(); n != 3 {
+		t.Errorf("the failing engine was asked %d times in 10 searches, want 3 before it is left alone", n)
+	}
+}
+
+// A service in several places is as near as its nearest place, from the index and from the
+// database alike.
+func TestSeveralPlacesNearestCounts(t *testing.T) {
+	ctx := context.Background()
+	d, _ := newDirectory(t)
+	hub := svc("hub", "Debt advice hub", "Manchester", 53.4794, -2.2453, directory.InPerson)
+	hub.Locations = append(hub.Locations, directory.Location{ID: "hub-2", Town: "Walsall", Latitude: 52.5862, Longitude: -1.9822})
+	if err := d.Save(ctx, hub, svc("bilston", "Debt advice Bilston", "Bilston", 52.5661, -2.0730, directory.InPerson)); err != nil {
+		t.Fatal(err)
+	}
+	ws1 := &directory.Place{Label: "WS1 1AA", Point: search.Point{Lat: 52.5862, Lng: -1.9822}}
+	for _, engine := range []string{"index", "database"} {
+		t.Run(engine, func(t *testing.T) {
+			if engine == "database" {
+				d.Index = down{d.Index}
+			}
+			p, err := d.Search(ctx, directory.Query{Text: "debt", Near: ws1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ids(p); !slices.Equal(got, []string{"hub", "bilston"}) {
+				t.Fatalf("results %v, want the hub (its Walsall place) before Bilston", got)
+			}
+			if r := p.Results[0]; r.Nearest == nil || r.Nearest.Town != "Walsall" || r.DistanceText() != "Less than 0.1 miles away" {
+				t.Errorf("hub shown at %+v, %q; want its Walsall place, less than 0.1 miles away", r.Nearest, r.DistanceText())
+			}
+		})
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/a-h/templ"
@@ -53,9 +53,15 @@ type Server struct {
 	// SampleModeKey is the setting that is "on" while the directory holds sample data.
 	SampleModeKey string
 
-	sampleMu      sync.Mutex
-	sampleMode    bool
-	sampleChecked time.Time
+	// sample is the last reading of sample mode; sampleReading is set while one request
+	// reads it again, so the others go on with the last reading instead of waiting.
+	sample        atomic.Pointer[sampleReading]
+	sampleReading atomic.Bool
+}
+
+type sampleReading struct {
+	on bool
+	at time.Time
 }
 
 // contentSecurityPolicy allows nothing from other sites and no inline script or style.
@@ -248,18 +254,28 @@ func (s *Server) isSampleMode(ctx context.Context) bool {
 	if s.Settings == nil || s.SampleModeKey == "" {
 		return false
 	}
-	s.sampleMu.Lock()
-	defer s.sampleMu.Unlock()
-	if time.Since(s.sampleChecked) < sampleModeTTL {
-		return s.sampleMode
+	last := s.sample.Load()
+	if last != nil && time.Since(last.at) < sampleModeTTL {
+		return last.on
+	}
+	if last != nil && !s.sampleReading.CompareAndSwap(false, true) {
+		return last.on // another request is reading it now
+	}
+	if last != nil {
+		defer s.sampleReading.Store(false)
 	}
 	v, err := s.Settings.Setting(ctx, s.SampleModeKey)
 	if err != nil {
 		s.Log.Warn("read sample mode", "err", err)
-		return s.sampleMode
+		if last == nil {
+			return false
+		}
+		// Keep the last reading, and try again after another TTL rather than on every page.
+		s.sample.Store(&sampleReading{on: last.on, at: time.Now()})
+		return last.on
 	}
-	s.sampleMode, s.sampleChecked = v == "on", time.Now()
-	return s.sampleMode
+	s.sample.Store(&sampleReading{on: v == "on", at: time.Now()})
+	return v == "on"
 }
 
 func (s *Server) base(c *fiber.Ctx, title string) views.Base {

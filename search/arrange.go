@@ -56,6 +56,21 @@ type Candidate struct {
 	Remote  bool
 	Located bool
 	At      Point // where it is, if Located
+	// More are its other places, for the few services delivered in several: kept apart from
+	// At so that the common case stays one flat record.
+	More []Point
+}
+
+// Place sets where a candidate is from a document's locations.
+func (c *Candidate) Place(points []Point) {
+	if len(points) == 0 {
+		c.Located, c.At, c.More = false, Point{}, nil
+		return
+	}
+	c.Located, c.At, c.More = true, points[0], points[1:]
+	if len(c.More) == 0 {
+		c.More = nil
+	}
 }
 
 // Arrange applies the location rule and orders and pages the matches, the same way for every
@@ -98,7 +113,12 @@ func Arrange(q Query, cands iter.Seq[*Candidate]) Result {
 			if c.Located {
 				// Squared distances order the same as distances, without a square root.
 				dx, dy := (c.At.Lng-lng)*cosLat, c.At.Lat-lat
-				if d2 := dx*dx + dy*dy; d2 <= radius2 || c.Remote {
+				d2 := dx*dx + dy*dy
+				for _, p := range c.More {
+					dx, dy := (p.Lng-lng)*cosLat, p.Lat-lat
+					d2 = min(d2, dx*dx+dy*dy)
+				}
+				if d2 <= radius2 || c.Remote {
 					// Remote and far still comes, after the near ones.
 					dist = d2
 				}

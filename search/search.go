@@ -38,9 +38,10 @@ type Document struct {
 	Delivery   []string
 	// Remote services (national, phone or online) match a postcode search wherever it is.
 	Remote bool
-	// Location is where the service is delivered in person, if anywhere (its first location).
-	Location *Point
-	Towns    string
+	// Locations are where the service is delivered in person, if anywhere. A postcode search
+	// measures to the nearest of them.
+	Locations []Point
+	Towns     string
 }
 
 // Query is one search.
@@ -73,8 +74,9 @@ type Index interface {
 	Delete(ctx context.Context, ids ...string) error
 	// Search answers a query with one page of IDs, best first.
 	Search(ctx context.Context, q Query) (Result, error)
-	// Reset removes every document, so that a rebuild starts clean.
-	Reset(ctx context.Context) error
+	// IDs lists every service the index holds, so that a rebuild can remove those the
+	// database no longer lists.
+	IDs(ctx context.Context) ([]string, error)
 	// Count is how many documents the index holds.
 	Count(ctx context.Context) (int, error)
 	Close() error

@@ -15,6 +15,7 @@ type logWriter struct {
 	buf  *bufio.Writer
 	stop chan struct{}
 	done chan struct{}
+	once sync.Once
 }
 
 const flushEvery = 200 * time.Millisecond
@@ -51,8 +52,12 @@ func (w *logWriter) Flush() {
 	_ = w.buf.Flush()
 }
 
-// Close flushes and stops the background flusher.
+// Close flushes and stops the background flusher. It may be called more than once: main
+// defers it, so that a panic still writes out the lines before it, and also calls it before
+// exiting, which skips deferred calls.
 func (w *logWriter) Close() {
-	close(w.stop)
-	<-w.done
+	w.once.Do(func() {
+		close(w.stop)
+		<-w.done
+	})
 }

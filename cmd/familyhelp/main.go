@@ -45,6 +45,7 @@ Configuration is by environment variable; see README.md.
 
 func main() {
 	logs := newLogWriter(os.Stderr)
+	defer logs.Close()
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

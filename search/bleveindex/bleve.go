@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -107,11 +108,26 @@ func Open(path string) (*Index, error) {
 	default:
 		// Another process holding the index (a running server) must not hang us for ever.
 		ix, err = bleve.OpenUsing(path, map[string]any{"bolt_timeout": "3s"})
+		if err == nil && !current(ix) {
+			// Built by an older version with other fields: start again, and the caller's
+			// count check rebuilds it from the database.
+			ix.Close()
+			if err = os.RemoveAll(path); err != nil {
+				return nil, fmt.Errorf("open bleve index: remove old index: %w", err)
+			}
+			err = bleve.ErrorIndexPathDoesNotExist
+		}
 		if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
 			ix, err = bleve.New(path, newMapping())
 		}
 	}
+	if err == nil {
+		err = ix.SetInternal([]byte(schemaKey), []byte(schemaVersion))
+	}
 	if err != nil {
+		if ix != nil {
+			ix.Close()
+		}
 		return nil, fmt.Errorf("open bleve index: %w", err)
 	}
 	i := &Index{path: path, index: ix, meta: map[string]*search.Document{}, bits: map[string]uint64{}}
@@ -127,6 +143,18 @@ func Open(path string) (*Index, error) {
 		return nil, errors.New("open bleve index: no standard analyzer")
 	}
 	return i, nil
+}
+
+// schemaVersion changes whenever the fields below change, so that an index written by an
+// older version is rebuilt rather than read wrongly.
+const (
+	schemaKey     = "familyhelp-schema"
+	schemaVersion = "2"
+)
+
+func current(ix bleve.Index) bool {
+	v, err := ix.GetInternal([]byte(schemaKey))
+	return err == nil && string(v) == schemaVersion
 }
 
 func newMapping() *mapping.IndexMappingImpl {
@@ -186,11 +214,15 @@ func newMapping() *mapping.IndexMappingImpl {
 		m.Store = true
 		doc.AddFieldMappingsAt(f, m)
 	}
-	geo := bleve.NewGeoPointFieldMapping()
-	geo.Store = true
-	geo.IncludeInAll = false
-	geo.DocValues = true
-	doc.AddFieldMappingsAt("location", geo)
+	// Where the service is, stored and not indexed: the location rule runs on the in-memory
+	// records, and a service can have several places.
+	places := bleve.NewTextFieldMapping()
+	places.Index = false
+	places.Store = true
+	places.IncludeInAll = false
+	places.IncludeTermVectors = false
+	places.DocValues = false
+	doc.AddFieldMappingsAt("places", places)
 
 	m := bleve.NewIndexMapping()
 	m.DefaultMapping = doc
@@ -218,8 +250,8 @@ func fields(d search.Document) map[string]any {
 		"free":       d.Free,
 		"remote":     d.Remote,
 	}
-	if d.Location != nil {
-		f["location"] = []float64{d.Location.Lng, d.Location.Lat} // GeoJSON order
+	if len(d.Locations) > 0 {
+		f["places"] = encodePlaces(d.Locations)
 	}
 	return f
 }
@@ -274,29 +306,15 @@ func (i *Index) Delete(ctx context.Context, ids ...string) error {
 	return nil
 }
 
-// Reset empties the index by replacing it with a new one.
-func (i *Index) Reset(ctx context.Context) error {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	if err := i.index.Close(); err != nil {
-		return fmt.Errorf("bleve reset: %w", err)
+// IDs lists the services the index holds.
+func (i *Index) IDs(ctx context.Context) ([]string, error) {
+	i.mmu.RLock()
+	defer i.mmu.RUnlock()
+	ids := make([]string, 0, len(i.meta))
+	for id := range i.meta {
+		ids = append(ids, id)
 	}
-	var err error
-	if i.path == "" {
-		i.index, err = bleve.NewUsing("", newMapping(), scorch.Name, scorch.Name, nil)
-	} else {
-		if err = os.RemoveAll(i.path); err != nil {
-			return fmt.Errorf("bleve reset: %w", err)
-		}
-		i.index, err = bleve.New(i.path, newMapping())
-	}
-	if err != nil {
-		return fmt.Errorf("bleve reset: %w", err)
-	}
-	i.mmu.Lock()
-	i.meta, i.sorted = map[string]*search.Document{}, nil
-	i.mmu.Unlock()
-	return nil
+	return ids, nil
 }
 
 // Count returns the number of documents.
@@ -358,9 +376,7 @@ func (i *Index) Search(ctx context.Context, q search.Query) (search.Result, erro
 	for _, h := range res.Hits {
 		if d, ok := i.meta[h.ID]; ok {
 			c := &search.Candidate{ID: d.ID, Score: h.Score, Remote: d.Remote}
-			if d.Location != nil {
-				c.Located, c.At = true, *d.Location
-			}
+			c.Place(d.Locations)
 			cands = append(cands, c)
 		}
 	}
@@ -425,9 +441,7 @@ func (i *Index) pack() error {
 	for k, d := range docs {
 		r := record{minAge: int32(d.MinAge), maxAge: int32(min(d.MaxAge, 1<<30)), free: d.Free,
 			cand: search.Candidate{ID: d.ID, Remote: d.Remote}}
-		if d.Location != nil {
-			r.cand.Located, r.cand.At = true, *d.Location
-		}
+		r.cand.Place(d.Locations)
 		for _, n := range d.Needs {
 			b, err := i.bit("need:" + n)
 			if err != nil {
@@ -460,7 +474,7 @@ func (i *Index) pack() error {
 func metaOf(d search.Document) *search.Document {
 	return &search.Document{
 		ID: d.ID, Name: strings.ToLower(d.Name), Needs: d.Needs, Delivery: d.Delivery,
-		MinAge: d.MinAge, MaxAge: d.MaxAge, Free: d.Free, Remote: d.Remote, Location: d.Location,
+		MinAge: d.MinAge, MaxAge: d.MaxAge, Free: d.Free, Remote: d.Remote, Locations: d.Locations,
 	}
 }
 
@@ -567,7 +581,7 @@ func (i *Index) loadMeta() error {
 		return err
 	}
 	req := bleve.NewSearchRequestOptions(bleve.NewMatchAllQuery(), int(n), 0, false)
-	req.Fields = []string{"name_sort", "needs", "delivery", "min_age", "max_age", "free", "remote", "location"}
+	req.Fields = []string{"name_sort", "needs", "delivery", "min_age", "max_age", "free", "remote", "places"}
 	res, err := i.index.Search(req)
 	if err != nil {
 		return fmt.Errorf("bleve load: %w", err)
@@ -581,9 +595,10 @@ func (i *Index) loadMeta() error {
 		d.MinAge, d.MaxAge = int(minAge), int(maxAge)
 		d.Free, _ = f["free"].(bool)
 		d.Remote, _ = f["remote"].(bool)
-		// Bleve gives a stored geo point back as [lng, lat].
-		if xs, ok := f["location"].([]float64); ok && len(xs) == 2 {
-			d.Location = &search.Point{Lat: xs[1], Lng: xs[0]}
+		if p, ok := f["places"].(string); ok {
+			if d.Locations, err = decodePlaces(p); err != nil {
+				return fmt.Errorf("bleve load %s: %w", h.ID, err)
+			}
 		}
 		i.meta[h.ID] = d
 	}
@@ -605,4 +620,37 @@ func strs(v any) []string {
 		return out
 	}
 	return nil
+}
+
+// encodePlaces writes points as "lat,lng;lat,lng", the stored form of a document's places.
+func encodePlaces(points []search.Point) string {
+	var b strings.Builder
+	for k, p := range points {
+		if k > 0 {
+			b.WriteByte(';')
+		}
+		b.WriteString(strconv.FormatFloat(p.Lat, 'f', -1, 64))
+		b.WriteByte(',')
+		b.WriteString(strconv.FormatFloat(p.Lng, 'f', -1, 64))
+	}
+	return b.String()
+}
+
+func decodePlaces(s string) ([]search.Point, error) {
+	var out []search.Point
+	for pair := range strings.SplitSeq(s, ";") {
+		lat, lng, ok := strings.Cut(pair, ",")
+		if !ok {
+			return nil, fmt.Errorf("stored place %q is not lat,lng", pair)
+		}
+		var p search.Point
+		var err1, err2 error
+		p.Lat, err1 = strconv.ParseFloat(lat, 64)
+		p.Lng, err2 = strconv.ParseFloat(lng, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("stored place %q: %w", pair, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

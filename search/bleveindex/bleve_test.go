@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/blevesearch/bleve/v2"
+
 	"familyhelp/search"
 	"familyhelp/search/bleveindex"
 	"familyhelp/search/searchtest"
@@ -50,12 +52,17 @@ func TestReopenedIndexKeepsFiltersAndPlaces(t *testing.T) {
 		{Needs: []string{"addiction"}, Limit: 20},
 		{Delivery: []string{"phone"}, FreeOnly: true, Limit: 20},
 		{Age: ptr(14), Limit: 20},
+		// The youth hub's second place is in Walsall.
+		{Near: &search.Point{Lat: 52.5862, Lng: -1.9822}, RadiusMetres: 12000, Needs: []string{"send"}, Limit: 20},
 	}
 	var before []search.Result
-	for _, q := range queries {
+	for k, q := range queries {
 		res, err := ix.Search(ctx, q)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if res.Total == 0 {
+			t.Fatalf("query %d found nothing: the comparison below would prove nothing", k)
 		}
 		before = append(before, res)
 	}
@@ -79,3 +86,39 @@ func TestReopenedIndexKeepsFiltersAndPlaces(t *testing.T) {
 }
 
 func ptr(n int) *int { return &n }
+
+// An index written by an older version, with other fields, is started again rather than read
+// wrongly; the server's count check then rebuilds it from the database.
+func TestOldIndexIsStartedAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "index.bleve")
+	old, err := bleve.New(path, bleve.NewIndexMapping())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Index("x", map[string]any{"name": "Old service", "location": []float64{-2.1, 52.5}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := bleveindex.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ix.Count(context.Background()); n != 0 || err != nil {
+		t.Errorf("old index opened with %d documents (%v), want it started again", n, err)
+	}
+	if err := ix.Upsert(context.Background(), searchtest.Fixtures()[0]); err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+	// And an index of this version is kept.
+	ix, err = bleveindex.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if n, _ := ix.Count(context.Background()); n != 1 {
+		t.Errorf("current index reopened with %d documents, want 1", n)
+	}
+}

@@ -36,7 +36,8 @@ type fakeMeili struct {
 	// Search answers.
 	hits      []string
 	totalHits int
-	docs      int
+	// serviceIDs are the service_id of each stored document, for document listings.
+	serviceIDs []string
 }
 
 type recorded struct {
@@ -125,21 +126,32 @@ func (f *fakeMeili) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.enqueue(w, "settingsUpdate")
 	case key == "POST "+base+"/documents":
 		f.enqueue(w, "documentAdditionOrUpdate")
-	case key == "POST "+base+"/documents/delete-batch", key == "DELETE "+base+"/documents":
+	case key == "POST "+base+"/documents/delete":
 		f.enqueue(w, "documentDeletion")
+	case key == "POST "+base+"/documents/fetch":
+		var q struct {
+			Offset, Limit int
+			Fields        []string
+		}
+		if err := json.Unmarshal(body, &q); err != nil || q.Limit <= 0 {
+			f.t.Errorf("fake meilisearch: document listing %s", body)
+		}
+		var results []map[string]string
+		for _, id := range f.serviceIDs[min(q.Offset, len(f.serviceIDs)):min(q.Offset+q.Limit, len(f.serviceIDs))] {
+			results = append(results, map[string]string{"service_id": id})
+		}
+		reply(w, http.StatusOK, map[string]any{"results": results, "offset": q.Offset, "limit": q.Limit, "total": len(f.serviceIDs)})
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/tasks/"):
 		f.poll(w, strings.TrimPrefix(r.URL.Path, "/tasks/"))
 	case key == "POST "+base+"/search":
 		hits := make([]map[string]string, len(f.hits))
 		for i, id := range f.hits {
-			hits[i] = map[string]string{"id": id}
+			hits[i] = map[string]string{"service_id": id}
 		}
 		reply(w, http.StatusOK, map[string]any{
 			"hits": hits, "query": "", "processingTimeMs": 1,
 			"hitsPerPage": 10, "page": 1, "totalPages": 1, "totalHits": f.totalHits,
 		})
-	case key == "GET "+base+"/stats":
-		reply(w, http.StatusOK, map[string]any{"numberOfDocuments": f.docs, "isIndexing": false, "fieldDistribution": map[string]int{}})
 	default:
 		f.t.Errorf("fake meilisearch: unexpected request %s", key)
 		reply(w, http.StatusNotFound, map[string]string{"message": "no route", "code": "not_found"})

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/meilisearch/meilisearch-go"
@@ -92,11 +94,15 @@ func (ix *Index) ensureIndex(ctx context.Context) error {
 	return err
 }
 
-// document is what Meilisearch stores. Lists are never null, and _geo is left out for services
-// with no place, because Meilisearch rejects a _geo without coordinates and a geo sort puts
-// documents without one after all those with one, which is where remote services belong.
+// document is what Meilisearch stores. Meilisearch gives a document one _geo, so a service
+// delivered in several places is one document per place, all with its service_id: the index's
+// distinct attribute keeps only the best of them in each search, which with a geo sort is the
+// nearest. Lists are never null, and _geo is left out for services with no place, because
+// Meilisearch rejects a _geo without coordinates and a geo sort puts documents without one
+// after all those with one, which is where remote services belong.
 type document struct {
 	ID           string        `json:"id"`
+	ServiceID    string        `json:"service_id"`
 	Name         string        `json:"name"`
 	Summary      string        `json:"summary"`
 	Description  string        `json:"description"`
@@ -113,6 +119,30 @@ type document struct {
 	Geo          *search.Point `json:"_geo,omitempty"`
 }
 
+// toDocuments gives the documents for one service: the first (or only) has the service's own
+// id, so that a service that moves from several places to one leaves a single document.
+func toDocuments(d search.Document) []document {
+	one := toDocument(d)
+	if len(d.Locations) == 0 {
+		return []document{one}
+	}
+	out := make([]document, len(d.Locations))
+	for k := range d.Locations {
+		out[k] = one
+		out[k].ID = placeID(d.ID, k)
+		out[k].Geo = &d.Locations[k]
+	}
+	return out
+}
+
+// placeID is the document id of a service's k-th place.
+func placeID(serviceID string, k int) string {
+	if k == 0 {
+		return serviceID
+	}
+	return serviceID + "__place" + strconv.Itoa(k)
+}
+
 func toDocument(d search.Document) document {
 	list := func(s []string) []string {
 		if s == nil {
@@ -122,6 +152,7 @@ func toDocument(d search.Document) document {
 	}
 	return document{
 		ID:           d.ID,
+		ServiceID:    d.ID,
 		Name:         d.Name,
 		Summary:      d.Summary,
 		Description:  d.Description,
@@ -135,11 +166,12 @@ func toDocument(d search.Document) document {
 		Delivery:     list(d.Delivery),
 		Remote:       d.Remote,
 		Towns:        d.Towns,
-		Geo:          d.Location,
 	}
 }
 
-// Upsert adds or replaces documents by ID and returns once Meilisearch has applied them.
+// Upsert adds or replaces services and returns once Meilisearch has applied them. The
+// documents of places a service no longer has are removed after its new ones are in, so a
+// search in between still finds it.
 func (ix *Index) Upsert(ctx context.Context, docs ...search.Document) error {
 	if len(docs) == 0 {
 		return nil
@@ -151,11 +183,24 @@ func (ix *Index) Upsert(ctx context.Context, docs ...search.Document) error {
 	var tasks []*meilisearch.TaskInfo
 	for start := 0; start < len(docs); start += batchSize {
 		batch := docs[start:min(start+batchSize, len(docs))]
-		out := make([]document, len(batch))
-		for i, d := range batch {
-			out[i] = toDocument(d)
+		var out []document
+		services := make([]string, len(batch))
+		var kept []string
+		for k, d := range batch {
+			services[k] = d.ID
+			for _, doc := range toDocuments(d) {
+				out = append(out, doc)
+				kept = append(kept, doc.ID)
+			}
 		}
 		task, err := ix.index.AddDocumentsWithContext(ctx, out, nil)
+		if err != nil {
+			return unavailable(ctx, fmt.Sprintf("upsert %d documents", len(docs)), err)
+		}
+		tasks = append(tasks, task)
+		// Tasks run in the order they were sent: this one after the additions above.
+		task, err = ix.index.DeleteDocumentsByFilterWithContext(ctx,
+			"service_id IN "+quoteList(services)+" AND id NOT IN "+quoteList(kept), nil)
 		if err != nil {
 			return unavailable(ctx, fmt.Sprintf("upsert %d documents", len(docs)), err)
 		}
@@ -169,47 +214,77 @@ func (ix *Index) Upsert(ctx context.Context, docs ...search.Document) error {
 	return nil
 }
 
-// Delete removes documents by ID; Meilisearch ignores IDs it does not hold.
+// Delete removes services, with every one of their places; Meilisearch ignores ids it does
+// not hold.
 func (ix *Index) Delete(ctx context.Context, ids ...string) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	ctx, cancel := withDefaultTimeout(ctx, writeTimeout)
 	defer cancel()
-	task, err := ix.index.DeleteDocumentsWithContext(ctx, ids, nil)
-	if err == nil {
-		err = ix.wait(ctx, task)
+	var tasks []*meilisearch.TaskInfo
+	for chunk := range slices.Chunk(ids, batchSize) {
+		task, err := ix.index.DeleteDocumentsByFilterWithContext(ctx, "service_id IN "+quoteList(chunk), nil)
+		if err != nil {
+			return unavailable(ctx, fmt.Sprintf("delete %d services", len(ids)), err)
+		}
+		tasks = append(tasks, task)
 	}
-	if err != nil {
-		return unavailable(ctx, fmt.Sprintf("delete %d documents", len(ids)), err)
+	for _, task := range tasks {
+		if err := ix.wait(ctx, task); err != nil {
+			return unavailable(ctx, fmt.Sprintf("delete %d services", len(ids)), err)
+		}
 	}
 	return nil
 }
 
-// Reset deletes every document but keeps the index and its settings, so a rebuild does not
-// have to wait for the settings to be applied again.
-func (ix *Index) Reset(ctx context.Context) error {
+// IDs lists the services the index holds, reading the documents' service ids a page at a time.
+func (ix *Index) IDs(ctx context.Context) ([]string, error) {
 	ctx, cancel := withDefaultTimeout(ctx, writeTimeout)
 	defer cancel()
-	task, err := ix.index.DeleteAllDocumentsWithContext(ctx, nil)
-	if err == nil {
-		err = ix.wait(ctx, task)
+	seen := map[string]bool{}
+	var ids []string
+	for offset := int64(0); ; offset += idsPage {
+		var page meilisearch.DocumentsResult
+		err := ix.index.GetDocumentsWithContext(ctx, &meilisearch.DocumentsQuery{
+			Offset: offset, Limit: idsPage, Fields: []string{"service_id"},
+		}, &page)
+		if err != nil {
+			return nil, unavailable(ctx, "list services", err)
+		}
+		for k, hit := range page.Results {
+			var id string
+			if err := json.Unmarshal(hit["service_id"], &id); err != nil || id == "" {
+				return nil, unavailable(ctx, "list services", fmt.Errorf("document %d has no service_id", offset+int64(k)))
+			}
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+		if len(page.Results) < idsPage {
+			return ids, nil
+		}
 	}
-	if err != nil {
-		return unavailable(ctx, "reset", err)
-	}
-	return nil
 }
 
-// Count is the number of documents in the index.
+// idsPage is how many documents one request of IDs reads.
+const idsPage = 5000
+
+// Count is the number of services in the index: an empty search counted exhaustively, because
+// the number of documents counts a service once for each of its places.
 func (ix *Index) Count(ctx context.Context) (int, error) {
 	ctx, cancel := withDefaultTimeout(ctx, readTimeout)
 	defer cancel()
-	stats, err := ix.index.GetStatsWithContext(ctx, nil)
+	resp, err := ix.index.SearchWithContext(ctx, "", &meilisearch.SearchRequest{
+		AttributesToRetrieve: []string{"service_id"},
+		Page:                 1,
+		HitsPerPage:          new(int64(0)),
+	})
 	if err != nil {
 		return 0, unavailable(ctx, "count", err)
 	}
-	return int(stats.NumberOfDocuments), nil
+	return int(resp.TotalHits), nil
 }
 
 // Search answers a query with one page of IDs, best (or nearest) first.
@@ -230,8 +305,8 @@ func (ix *Index) Search(ctx context.Context, q search.Query) (search.Result, err
 			break
 		}
 		var id string
-		if err := json.Unmarshal(hit["id"], &id); err != nil {
-			return search.Result{}, unavailable(ctx, "search", fmt.Errorf("hit %d has no string id: %w", i, err))
+		if err := json.Unmarshal(hit["service_id"], &id); err != nil {
+			return search.Result{}, unavailable(ctx, "search", fmt.Errorf("hit %d has no service_id: %w", i, err))
 		}
 		res.IDs = append(res.IDs, id)
 	}

@@ -21,6 +21,7 @@ type sentSettings struct {
 	RankingRules         []string            `json:"rankingRules"`
 	SearchableAttributes []string            `json:"searchableAttributes"`
 	FilterableAttributes []string            `json:"filterableAttributes"`
+	DistinctAttribute    *string             `json:"distinctAttribute"`
 	SortableAttributes   []string            `json:"sortableAttributes"`
 	StopWords            []string            `json:"stopWords"`
 	Synonyms             map[string][]string `json:"synonyms"`
@@ -76,8 +77,11 @@ func TestNewCreatesIndexAndAppliesSettings(t *testing.T) {
 	if want := []string{"name", "terms", "summary", "organisation", "description", "towns"}; !slices.Equal(s.SearchableAttributes, want) {
 		t.Errorf("searchableAttributes %v, want %v in that order", s.SearchableAttributes, want)
 	}
-	if want := []string{"_geo", "categories", "delivery", "free", "max_age", "min_age", "needs", "remote"}; !slices.Equal(slices.Sorted(slices.Values(s.FilterableAttributes)), want) {
+	if want := []string{"_geo", "categories", "delivery", "free", "id", "max_age", "min_age", "needs", "remote", "service_id"}; !slices.Equal(slices.Sorted(slices.Values(s.FilterableAttributes)), want) {
 		t.Errorf("filterableAttributes %v, want %v", s.FilterableAttributes, want)
+	}
+	if s.DistinctAttribute == nil || *s.DistinctAttribute != "service_id" {
+		t.Errorf("distinctAttribute %v, want service_id: a service in several places would be listed once for each", s.DistinctAttribute)
 	}
 	if want := []string{"_geo", "name"}; !slices.Equal(slices.Sorted(slices.Values(s.SortableAttributes)), want) {
 		t.Errorf("sortableAttributes %v, want %v", s.SortableAttributes, want)
@@ -228,8 +232,8 @@ func TestFailedTasks(t *testing.T) {
 		{"delete", "documentDeletion", "Deletion went wrong.", func(ix *Index) error {
 			return ix.Delete(context.Background(), "x")
 		}},
-		{"reset", "documentDeletion", "Deletion went wrong.", func(ix *Index) error {
-			return ix.Reset(context.Background())
+		{"upsert removing old places", "documentDeletion", "Deletion went wrong.", func(ix *Index) error {
+			return ix.Upsert(context.Background(), search.Document{ID: "a"})
 		}},
 	}
 	for _, c := range cases {
@@ -291,9 +295,10 @@ func TestUpsertDocuments(t *testing.T) {
 			ID: "da-outreach", Name: "Women's outreach", Summary: "Support", Description: "Long text",
 			Organisation: "Safe Homes", Terms: "Domestic abuse", Needs: []string{"domestic-abuse"},
 			Categories: []string{"Family support"}, MinAge: 0, MaxAge: 99, Free: true,
-			Delivery: []string{"in-person"}, Location: &search.Point{Lat: 52.5862, Lng: -2.1286}, Towns: "Wolverhampton",
+			Delivery: []string{"in-person"}, Locations: []search.Point{{Lat: 52.5862, Lng: -2.1286}}, Towns: "Wolverhampton",
 		},
 		{ID: "helpline", Name: "National helpline", MinAge: 11, MaxAge: 18, Remote: true},
+		{ID: "hub", Name: "Hub", Locations: []search.Point{{Lat: 52.5, Lng: -2.1}, {Lat: 52.6, Lng: -1.9}}},
 	}
 	if err := ix.Upsert(context.Background(), docs...); err != nil {
 		t.Fatalf("Upsert: %v", err)
@@ -308,7 +313,7 @@ func TestUpsertDocuments(t *testing.T) {
 	}
 	want := []map[string]any{
 		{
-			"id": "da-outreach", "name": "Women's outreach", "summary": "Support", "description": "Long text",
+			"id": "da-outreach", "service_id": "da-outreach", "name": "Women's outreach", "summary": "Support", "description": "Long text",
 			"organisation": "Safe Homes", "terms": "Domestic abuse", "needs": []any{"domestic-abuse"},
 			"categories": []any{"Family support"}, "min_age": 0.0, "max_age": 99.0, "free": true,
 			"delivery": []any{"in-person"}, "remote": false, "towns": "Wolverhampton",
@@ -316,19 +321,37 @@ func TestUpsertDocuments(t *testing.T) {
 		},
 		{
 			// No _geo at all: Meilisearch rejects one without coordinates.
-			"id": "helpline", "name": "National helpline", "summary": "", "description": "",
+			"id": "helpline", "service_id": "helpline", "name": "National helpline", "summary": "", "description": "",
 			"organisation": "", "terms": "", "needs": []any{}, "categories": []any{},
 			"min_age": 11.0, "max_age": 18.0, "free": false, "delivery": []any{}, "remote": true, "towns": "",
 		},
 	}
+	// A service in two places is a document for each, the first with the service's own id.
+	for k, at := range []map[string]any{{"lat": 52.5, "lng": -2.1}, {"lat": 52.6, "lng": -1.9}} {
+		want = append(want, map[string]any{
+			"id": []string{"hub", "hub__place1"}[k], "service_id": "hub", "name": "Hub", "summary": "", "description": "",
+			"organisation": "", "terms": "", "needs": []any{}, "categories": []any{},
+			"min_age": 0.0, "max_age": 0.0, "free": false, "delivery": []any{}, "remote": false, "towns": "", "_geo": at,
+		})
+	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("documents sent:\n%v\nwant:\n%v", got, want)
 	}
+	// Then the places the services no longer have go, in a task queued after the additions.
+	del := f.sent("POST /indexes/" + testIndex + "/documents/delete")
+	wantFilter := `{"filter":"service_id IN [\"da-outreach\",\"helpline\",\"hub\"] AND id NOT IN [\"da-outreach\",\"helpline\",\"hub\",\"hub__place1\"]"}`
+	if len(del) != 1 || string(del[0].body) != wantFilter {
+		t.Errorf("old places deleted with %q, want %s", del, wantFilter)
+	}
 	f.mu.Lock()
-	polls := f.polls[f.nextUID]
-	f.mu.Unlock()
-	if polls != 3 {
-		t.Errorf("upsert task polled %d times, want 3: Upsert must wait until it has succeeded", polls)
+	defer f.mu.Unlock()
+	if f.tasks[f.nextUID-1] != "documentAdditionOrUpdate" || f.tasks[f.nextUID] != "documentDeletion" {
+		t.Errorf("tasks %v, want the addition before the deletion of old places", f.tasks)
+	}
+	for uid := range f.tasks {
+		if f.polls[uid] != 3 {
+			t.Errorf("task %d polled %d times, want 3: Upsert must wait until it has succeeded", uid, f.polls[uid])
+		}
 	}
 }
 
@@ -362,31 +385,41 @@ func TestUpsertInBatches(t *testing.T) {
 	}
 }
 
-func TestDeleteResetCount(t *testing.T) {
+func TestDeleteIDsCount(t *testing.T) {
 	f := newFake(t)
 	ix := f.open(t)
 	ctx := context.Background()
 
-	if err := ix.Delete(ctx, "a", "b"); err != nil {
+	if err := ix.Delete(ctx, "a", `b"`); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
-	del := f.sent("POST /indexes/" + testIndex + "/documents/delete-batch")
-	if len(del) != 1 || string(del[0].body) != `["a","b"]` {
-		t.Errorf("delete sent %v, want one delete-batch of [\"a\",\"b\"]", del)
-	}
-	if err := ix.Reset(ctx); err != nil {
-		t.Fatalf("Reset: %v", err)
-	}
-	if n := len(f.sent("DELETE /indexes/" + testIndex + "/documents")); n != 1 {
-		t.Errorf("reset sent %d delete-all requests, want 1", n)
-	}
-	if n := len(f.sent("DELETE /indexes/" + testIndex)); n != 0 {
-		t.Error("reset deleted the index, and with it the settings")
+	del := f.sent("POST /indexes/" + testIndex + "/documents/delete")
+	if len(del) != 1 || string(del[0].body) != `{"filter":"service_id IN [\"a\",\"b\\\"\"]"}` {
+		t.Errorf("delete sent %q, want one delete of every place of a and b\"", del)
 	}
 
-	f.set(func(f *fakeMeili) { f.docs = 42; f.requests = nil })
+	// Several places of one service are one service; listing pages through every document.
+	var stored []string
+	for k := range 7000 {
+		stored = append(stored, fmt.Sprintf("s%d", k/2))
+	}
+	f.set(func(f *fakeMeili) { f.serviceIDs = stored; f.requests = nil })
+	ids, err := ix.IDs(ctx)
+	if err != nil || len(ids) != 3500 || ids[0] != "s0" || ids[3499] != "s3499" {
+		t.Errorf("IDs = %d ids (%v), want s0 to s3499 once each", len(ids), err)
+	}
+	if n := len(f.sent("POST /indexes/" + testIndex + "/documents/fetch")); n != 2 {
+		t.Errorf("IDs read %d pages of documents, want 2", n)
+	}
+
+	f.set(func(f *fakeMeili) { f.totalHits = 42; f.requests = nil })
 	if n, err := ix.Count(ctx); n != 42 || err != nil {
 		t.Errorf("Count = %d, %v; want 42", n, err)
+	}
+	var q sentSearch
+	if s := f.sent("POST /indexes/" + testIndex + "/search"); len(s) != 1 || json.Unmarshal(s[0].body, &q) != nil ||
+		q.Page != 1 || q.HitsPerPage != 0 || q.Q != "" {
+		t.Errorf("Count sent %v, want one empty search counting exhaustively (page 1, no hits)", s)
 	}
 
 	// Nothing to do sends nothing.
@@ -497,8 +530,8 @@ func TestSearchRequests(t *testing.T) {
 			if got.MatchingStrategy != "all" {
 				t.Errorf("matchingStrategy %q, want all: every word must match", got.MatchingStrategy)
 			}
-			if !slices.Equal(got.AttributesToRetrieve, []string{"id"}) {
-				t.Errorf("attributesToRetrieve %v, want only the id", got.AttributesToRetrieve)
+			if !slices.Equal(got.AttributesToRetrieve, []string{"service_id"}) {
+				t.Errorf("attributesToRetrieve %v, want only the service id", got.AttributesToRetrieve)
 			}
 		})
 	}
@@ -599,7 +632,7 @@ func TestEngineFailures(t *testing.T) {
 		"search": func(ix *Index) error { _, err := ix.Search(context.Background(), search.Query{Text: "x"}); return err },
 		"upsert": func(ix *Index) error { return ix.Upsert(context.Background(), search.Document{ID: "a"}) },
 		"delete": func(ix *Index) error { return ix.Delete(context.Background(), "a") },
-		"reset":  func(ix *Index) error { return ix.Reset(context.Background()) },
+		"ids":    func(ix *Index) error { _, err := ix.IDs(context.Background()); return err },
 		"count":  func(ix *Index) error { _, err := ix.Count(context.Background()); return err },
 	}
 	cases := []struct {
@@ -611,9 +644,9 @@ func TestEngineFailures(t *testing.T) {
 		{"search 502 from a proxy", "search", "POST " + base + "/search", 502},
 		{"upsert 500", "upsert", "POST " + base + "/documents", 500},
 		{"upsert task poll 503", "upsert", "GET /tasks/3", 503},
-		{"delete 500", "delete", "POST " + base + "/documents/delete-batch", 500},
-		{"reset 503", "reset", "DELETE " + base + "/documents", 503},
-		{"count 500", "count", "GET " + base + "/stats", 500},
+		{"delete 500", "delete", "POST " + base + "/documents/delete", 500},
+		{"ids 503", "ids", "POST " + base + "/documents/fetch", 503},
+		{"count 500", "count", "POST " + base + "/search", 500},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

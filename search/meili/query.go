@@ -31,7 +31,7 @@ func searchRequest(q search.Query) (*meilisearch.SearchRequest, int) {
 	page, size, skip := window(max(q.Offset, 0), limitOf(q))
 	req := &meilisearch.SearchRequest{
 		Query:                text,
-		AttributesToRetrieve: []string{"id"},
+		AttributesToRetrieve: []string{"service_id"},
 		// "Every word must match" (or the phrase its synonym stands for): the default, "last",
 		// would also return services matching only the first words, so "alcohol course" would
 		// list every alcohol service.

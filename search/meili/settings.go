@@ -119,10 +119,13 @@ func settings() *meilisearch.Settings {
 		RankingRules: []string{"sort", "words", "typo", "proximity", "attribute", "exactness"},
 		// Most telling first: the attribute rule prefers a match in an earlier field.
 		SearchableAttributes: []string{"name", "terms", "summary", "organisation", "description", "towns"},
-		FilterableAttributes: []string{"needs", "categories", "min_age", "max_age", "free", "delivery", "remote", "_geo"},
-		SortableAttributes:   []string{"_geo", "name"},
-		StopWords:            slices.Clone(stopWords),
-		Synonyms:             synonyms(),
+		// id and service_id are filtered on only when places are removed (see Upsert).
+		FilterableAttributes: []string{"needs", "categories", "min_age", "max_age", "free", "delivery", "remote", "_geo", "id", "service_id"},
+		// One hit per service, its best place: the nearest in a postcode search.
+		DistinctAttribute:  new("service_id"),
+		SortableAttributes: []string{"_geo", "name"},
+		StopWords:          slices.Clone(stopWords),
+		Synonyms:           synonyms(),
 		// Enabled has no omitempty in the SDK: a TypoTolerance without it turns typos off.
 		// The lists are empty rather than nil so that they are sent as [] (none), not null.
 		TypoTolerance: &meilisearch.TypoTolerance{

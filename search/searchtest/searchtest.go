@@ -28,29 +28,33 @@ func Fixtures() []search.Document {
 	return []search.Document{
 		{ID: "da-outreach", Name: "Women's outreach", Summary: "Support if you are experiencing domestic abuse or coercive control.",
 			Terms: "Domestic abuse", Needs: []string{"domestic-abuse"}, MinAge: 0, MaxAge: 99, Free: true,
-			Delivery: []string{"in-person"}, Location: at(wolverhampton), Towns: "Wolverhampton"},
+			Delivery: []string{"in-person"}, Locations: []search.Point{wolverhampton}, Towns: "Wolverhampton"},
 		{ID: "alcohol-service", Name: "Recovery Near You", Summary: "Help to cut down or stop alcohol use.",
 			Description: "Group sessions and one-to-one key work.", Terms: "Drugs and alcohol",
 			Needs: []string{"addiction"}, MinAge: 18, MaxAge: 99, Free: true,
-			Delivery: []string{"in-person", "phone"}, Location: at(bilston), Towns: "Bilston"},
+			Delivery: []string{"in-person", "phone"}, Locations: []search.Point{bilston}, Towns: "Bilston"},
 		{ID: "youth-substance", Name: "Young people's substance misuse team", Summary: "For teenagers worried about their own use.",
 			Terms: "Drugs and alcohol", Needs: []string{"addiction"}, MinAge: 11, MaxAge: 18, Free: true,
-			Delivery: []string{"in-person"}, Location: at(walsall), Towns: "Walsall"},
+			Delivery: []string{"in-person"}, Locations: []search.Point{walsall}, Towns: "Walsall"},
 		{ID: "counselling", Name: "Talking therapies", Summary: "Free counselling for adults.",
 			Terms: "Mental health", Needs: []string{"mental-health"}, MinAge: 16, MaxAge: 99, Free: true,
 			Delivery: []string{"online", "phone"}, Remote: true},
 		{ID: "parent-course", Name: "Calmer family course", Summary: "A ten week course for parents of young children.",
 			Terms: "Parenting and family life", Needs: []string{"parenting"}, MinAge: 0, MaxAge: 5, Free: false,
-			Delivery: []string{"in-person"}, Location: at(walsall), Towns: "Walsall"},
+			Delivery: []string{"in-person"}, Locations: []search.Point{walsall}, Towns: "Walsall"},
 		{ID: "debt-advice", Name: "Money matters", Summary: "Free debt advice and welfare benefits checks.",
 			Terms: "Money and debt", Needs: []string{"money"}, MinAge: 0, MaxAge: 99, Free: true,
-			Delivery: []string{"in-person"}, Location: at(birmingham), Towns: "Birmingham"},
+			Delivery: []string{"in-person"}, Locations: []search.Point{birmingham}, Towns: "Birmingham"},
 		{ID: "helpline", Name: "National helpline", Summary: "Call any time, day or night.",
 			Terms: "Domestic abuse", Needs: []string{"domestic-abuse"}, MinAge: 0, MaxAge: 99, Free: true,
 			Delivery: []string{"phone"}, Remote: true},
 		{ID: "wellbeing-cafe", Name: "Wellbeing cafe", Summary: "A friendly drop-in for your mental health and family support.",
 			Terms: "Mental health", Needs: []string{"mental-health", "parenting"}, MinAge: 0, MaxAge: 99, Free: true,
-			Delivery: []string{"in-person"}, Location: at(manchester), Towns: "Manchester"},
+			Delivery: []string{"in-person"}, Locations: []search.Point{manchester}, Towns: "Manchester"},
+		// In two places far apart: a family near either finds it, measured to that one.
+		{ID: "youth-hub", Name: "Youth hub", Summary: "Help for young people with special educational needs.",
+			Terms: "Special educational needs", Needs: []string{"send"}, MinAge: 11, MaxAge: 25, Free: true,
+			Delivery: []string{"in-person"}, Locations: []search.Point{manchester, walsall}, Towns: "Manchester Walsall"},
 	}
 }
 
@@ -154,21 +158,21 @@ func Run(t *testing.T, open func(t *testing.T) search.Index) {
 
 	t.Run("near", func(t *testing.T) {
 		// From Bilston, within 12 km: Bilston, then Wolverhampton (4 km), then Walsall (6.5 km,
-		// twice), then the remote services; Birmingham (15 km) and Manchester are too far.
+		// three times, one of them the youth hub's second place), then the remote services;
+		// Birmingham (15 km) and Manchester are too far.
 		res := find(t, search.Query{Near: at(bilston), RadiusMetres: 12000})
-		located := res.IDs[:min(4, len(res.IDs))]
-		if len(res.IDs) != 6 || res.Total != 6 {
-			t.Fatalf("near Bilston: %v (total %d), want 4 located and 2 remote", res.IDs, res.Total)
+		if len(res.IDs) != 7 || res.Total != 7 {
+			t.Fatalf("near Bilston: %v (total %d), want 5 located and 2 remote", res.IDs, res.Total)
 		}
-		if located[0] != "alcohol-service" || located[1] != "da-outreach" {
+		if res.IDs[0] != "alcohol-service" || res.IDs[1] != "da-outreach" {
 			t.Errorf("near Bilston: %v, want alcohol-service then da-outreach first", res.IDs)
 		}
-		rest := slices.Clone(res.IDs[2:4])
+		rest := slices.Clone(res.IDs[2:5])
 		slices.Sort(rest)
-		if !slices.Equal(rest, []string{"parent-course", "youth-substance"}) {
-			t.Errorf("near Bilston: %v, want the Walsall services third and fourth", res.IDs)
+		if !slices.Equal(rest, []string{"parent-course", "youth-hub", "youth-substance"}) {
+			t.Errorf("near Bilston: %v, want the Walsall services third to fifth", res.IDs)
 		}
-		remote := slices.Clone(res.IDs[4:])
+		remote := slices.Clone(res.IDs[5:])
 		slices.Sort(remote)
 		if !slices.Equal(remote, []string{"counselling", "helpline"}) {
 			t.Errorf("near Bilston: %v, want the remote services last", res.IDs)
@@ -177,6 +181,21 @@ func Run(t *testing.T, open func(t *testing.T) search.Index) {
 		res = find(t, search.Query{Near: at(manchester), RadiusMetres: 12000, Needs: []string{"domestic-abuse"}})
 		if !slices.Equal(res.IDs, []string{"helpline"}) {
 			t.Errorf("domestic abuse near Manchester: %v, want only the national helpline", res.IDs)
+		}
+
+		for _, from := range []search.Point{manchester, walsall} {
+			res = find(t, search.Query{Near: at(from), RadiusMetres: 12000, Needs: []string{"send"}})
+			if !slices.Equal(res.IDs, []string{"youth-hub"}) || res.Total != 1 {
+				t.Errorf("SEND near %v: %v (total %d), want the youth hub once, from either of its places", from, res.IDs, res.Total)
+			}
+		}
+		// Its nearest place, not its first, decides where it comes.
+		res = find(t, search.Query{Near: at(walsall), RadiusMetres: 12000, Needs: []string{"send", "domestic-abuse"}})
+		if !slices.Equal(res.IDs, []string{"youth-hub", "da-outreach", "helpline"}) {
+			t.Errorf("near Walsall: %v, want youth-hub (Walsall), da-outreach (Wolverhampton), then the helpline", res.IDs)
+		}
+		if res = find(t, search.Query{Near: at(birmingham), RadiusMetres: 12000, Needs: []string{"send"}}); len(res.IDs) != 0 {
+			t.Errorf("SEND near Birmingham: %v, want none (both places are further than 12 km)", res.IDs)
 		}
 
 		res = find(t, search.Query{Near: at(walsall), RadiusMetres: 12000, Text: "alcohol"})
@@ -232,14 +251,34 @@ func Run(t *testing.T, open func(t *testing.T) search.Index) {
 		if n, _ := ix.Count(ctx); n != len(Fixtures())-1 {
 			t.Errorf("Count after delete = %d, want %d", n, len(Fixtures())-1)
 		}
-		if err := ix.Reset(ctx); err != nil {
+		ids, err := ix.IDs(ctx)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if n, _ := ix.Count(ctx); n != 0 {
-			t.Errorf("Count after reset = %d, want 0", n)
+		slices.Sort(ids)
+		var want []string
+		for _, d := range Fixtures() {
+			if d.ID != "parent-course" {
+				want = append(want, d.ID)
+			}
 		}
-		if res := find(t, search.Query{}); res.Total != 0 {
-			t.Errorf("search after reset: %v", res.IDs)
+		slices.Sort(want)
+		if !slices.Equal(ids, want) {
+			t.Errorf("IDs after delete = %v, want %v", ids, want)
+		}
+	})
+
+	t.Run("a place removed", func(t *testing.T) {
+		moved := Fixtures()[len(Fixtures())-1]
+		moved.Locations = moved.Locations[:1] // Manchester only
+		if err := ix.Upsert(ctx, moved); err != nil {
+			t.Fatal(err)
+		}
+		if res := find(t, search.Query{Near: at(walsall), RadiusMetres: 12000, Needs: []string{"send"}}); len(res.IDs) != 0 {
+			t.Errorf("SEND near Walsall after the Walsall place closed: %v, want none", res.IDs)
+		}
+		if res := find(t, search.Query{Needs: []string{"send"}}); !slices.Equal(res.IDs, []string{"youth-hub"}) {
+			t.Errorf("SEND anywhere: %v, want the youth hub still", res.IDs)
 		}
 	})
 }
