@@ -1,0 +1,249 @@
+package referral
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrNotFound is returned for a draft or referral that does not exist, or a draft that has
+// expired.
+var ErrNotFound = errors.New("not found")
+
+// Record is what is kept of a referral in the clear: enough to list, route and find it. All
+// that the person told us is in Sealed.
+type Record struct {
+	Reference string
+	// Key is the draft's id: submitting the same draft twice finds the first referral.
+	Key       string
+	TeamID    string
+	AlsoTeams []string
+	Urgent    bool
+	CreatedAt time.Time
+	Sealed    []byte
+}
+
+// Outgoing is a notification to send, sealed: even a team mailbox's message is kept sealed
+// beside a family's own confirmation, which holds their address.
+type Outgoing struct {
+	// Key identifies the message and is the associated data it is sealed with.
+	Key    string
+	Kind   string // KindTeam or KindFamily
+	TeamID string // the team told, for a team notification
+	Sealed []byte
+}
+
+// Notification kinds.
+const (
+	KindTeam   = "team"
+	KindFamily = "family"
+)
+
+// Letter is the content of a notification before it is sealed.
+type Letter struct {
+	To      string `json:"to"`
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
+}
+
+// Store keeps referrals, their notifications and drafts.
+type Store interface {
+	// CreateReferral stores a referral and its notifications in one transaction. When a
+	// referral with the same Key exists it stores nothing and returns that one, with created
+	// false; a Reference already taken is ErrReferenceTaken, and the caller makes another.
+	CreateReferral(ctx context.Context, rec Record, out []Outgoing) (stored Record, created bool, err error)
+	GetDraft(ctx context.Context, id string, now time.Time) ([]byte, error)
+	PutDraft(ctx context.Context, id string, sealed []byte, expires time.Time) error
+	DeleteDraft(ctx context.Context, id string) error
+}
+
+// ErrReferenceTaken is a reference that another referral already has.
+var ErrReferenceTaken = errors.New("reference already taken")
+
+// Sealer seals and opens data bound to a record (secret.Box implements it).
+type Sealer interface {
+	Seal(plaintext, associated []byte) []byte
+	Open(sealed, associated []byte) ([]byte, error)
+}
+
+// Draft is a referral being written: the answers so far, kept on the server between pages.
+type Draft struct {
+	ID        string    `json:"-"`
+	Started   time.Time `json:"started"`
+	Referral  Referral  `json:"referral"`
+	Reference string    `json:"reference,omitempty"` // set once submitted
+}
+
+// DraftLifetime is how long a draft is kept after its last change. A family interrupted for
+// longer starts again: their answers must not wait on a shared phone or in our database.
+const DraftLifetime = time.Hour
+
+// Service runs the journey's storage: drafts between pages, and submission.
+type Service struct {
+	Store   Store
+	Drafts  Sealer // seals drafts
+	Sealed  Sealer // seals referrals and notifications
+	Routing *Config
+	// TeamLetter and FamilyLetter write notifications; StaffLink is the staff portal's page
+	// for a referral.
+	TeamLetter   func(reference string, urgent bool, link string) (subject, text string)
+	FamilyLetter func(reference, teamName, teamPhone string) (subject, text string)
+	StaffLink    func(reference string) string
+	Now          func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// NewDraft starts a draft; it is stored when first saved.
+func (s *Service) NewDraft() *Draft {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return &Draft{ID: hex.EncodeToString(b[:]), Started: s.now()}
+}
+
+// LoadDraft returns a draft that has not expired, or ErrNotFound.
+func (s *Service) LoadDraft(ctx context.Context, id string) (*Draft, error) {
+	if len(id) != 32 {
+		return nil, ErrNotFound
+	}
+	sealed, err := s.Store.GetDraft(ctx, id, s.now())
+	if err != nil {
+		return nil, err
+	}
+	plain, err := s.Drafts.Open(sealed, []byte("draft:"+id))
+	if err != nil {
+		return nil, fmt.Errorf("open draft: %w", err)
+	}
+	d := &Draft{ID: id}
+	if err := json.Unmarshal(plain, d); err != nil {
+		return nil, fmt.Errorf("read draft: %w", err)
+	}
+	return d, nil
+}
+
+// SaveDraft stores a draft sealed, and gives it another DraftLifetime.
+func (s *Service) SaveDraft(ctx context.Context, d *Draft) error {
+	plain, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("save draft: %w", err)
+	}
+	return s.Store.PutDraft(ctx, d.ID, s.Drafts.Seal(plain, []byte("draft:"+d.ID)), s.now().Add(DraftLifetime))
+}
+
+// DiscardDraft deletes a draft, for a person who asks us to forget what they typed.
+func (s *Service) DiscardDraft(ctx context.Context, id string) error {
+	return s.Store.DeleteDraft(ctx, id)
+}
+
+// ErrIncomplete is a draft with a question page still to answer.
+type ErrIncomplete struct{ Step Step }
+
+func (e ErrIncomplete) Error() string { return "referral incomplete at " + string(e.Step) }
+
+// Submit routes the draft's referral and stores it sealed with its notifications, in one
+// step. Submitting a draft again (a double click, a retry, the back button) returns the
+// referral it made the first time.
+func (s *Service) Submit(ctx context.Context, d *Draft) (*Draft, error) {
+	if d.Reference != "" {
+		return d, nil
+	}
+	now := s.now()
+	if step, gap := Incomplete(&d.Referral, now); gap {
+		return nil, ErrIncomplete{Step: step}
+	}
+	r := d.Referral
+	decision := s.Routing.Route(&r, now)
+	r.Decision = &decision
+	for range 5 {
+		rec := Record{Reference: NewReference(), Key: d.ID, TeamID: decision.Team.ID,
+			Urgent: decision.Urgent, CreatedAt: now}
+		for _, t := range decision.Also {
+			rec.AlsoTeams = append(rec.AlsoTeams, t.ID)
+		}
+		plain, err := json.Marshal(r)
+		if err != nil {
+			return nil, fmt.Errorf("submit referral: %w", err)
+		}
+		rec.Sealed = s.Sealed.Seal(plain, []byte("referral:"+rec.Reference))
+		out, err := s.letters(rec.Reference, &r)
+		if err != nil {
+			return nil, err
+		}
+		stored, _, err := s.Store.CreateReferral(ctx, rec, out)
+		if errors.Is(err, ErrReferenceTaken) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("submit referral: %w", err)
+		}
+		d.Reference = stored.Reference
+		d.Referral = r
+		// The draft now only shows the confirmation: failing to save it loses nothing.
+		_ = s.SaveDraft(ctx, d)
+		return d, nil
+	}
+	return nil, errors.New("submit referral: no free reference after 5 tries")
+}
+
+// letters are the notifications for a referral: each team it went to, and the family's own
+// confirmation if they asked for one at an address they marked safe.
+func (s *Service) letters(reference string, r *Referral) ([]Outgoing, error) {
+	var out []Outgoing
+	add := func(kind, teamID string, l Letter) error {
+		plain, err := json.Marshal(l)
+		if err != nil {
+			return fmt.Errorf("submit referral: %w", err)
+		}
+		key := reference + "/" + kind + "/" + teamID
+		out = append(out, Outgoing{Key: key, Kind: kind, TeamID: teamID, Sealed: s.Sealed.Seal(plain, []byte("outbox:"+key))})
+		return nil
+	}
+	teams := append([]Team{r.Decision.Team}, r.Decision.Also...)
+	for _, t := range teams {
+		subject, text := s.TeamLetter(reference, r.Decision.Urgent, s.StaffLink(reference))
+		if err := add(KindTeam, t.ID, Letter{To: t.Mailbox, Subject: subject, Text: text}); err != nil {
+			return nil, err
+		}
+	}
+	if r.Contact.Confirmation && r.Contact.IsSafe(ByEmail) && r.Contact.Email != "" {
+		t := r.Decision.Team
+		subject, text := s.FamilyLetter(reference, t.Name, t.Phone)
+		if err := add(KindFamily, "", Letter{To: r.Contact.Email, Subject: subject, Text: text}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// OpenLetter opens a sealed notification, for the worker that sends it.
+func (s *Service) OpenLetter(key string, sealed []byte) (Letter, error) {
+	var l Letter
+	plain, err := s.Sealed.Open(sealed, []byte("outbox:"+key))
+	if err != nil {
+		return l, fmt.Errorf("open notification: %w", err)
+	}
+	err = json.Unmarshal(plain, &l)
+	return l, err
+}
+
+// OpenReferral opens a stored referral's contents.
+func (s *Service) OpenReferral(rec Record) (*Referral, error) {
+	plain, err := s.Sealed.Open(rec.Sealed, []byte("referral:"+rec.Reference))
+	if err != nil {
+		return nil, fmt.Errorf("open referral %s: %w", rec.Reference, err)
+	}
+	var r Referral
+	if err := json.Unmarshal(plain, &r); err != nil {
+		return nil, fmt.Errorf("read referral %s: %w", rec.Reference, err)
+	}
+	return &r, nil
+}
