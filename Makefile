@@ -25,7 +25,9 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
+# Go tests, with Redis and PostgreSQL started (or installed) if they are not running.
 unit:
+	scripts/ensure-services
 	$(GO) test -count=1 ./...
 
 # Browser journeys and accessibility checks in Chromium (installed if missing).
