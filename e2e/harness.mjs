@@ -73,7 +73,7 @@ export function freePort () {
  * Starts `familyhelp serve` on a free loopback port with a fresh data directory and waits
  * until /healthz answers. Returns { baseURL, stop(), output() }.
  */
-export async function startServer ({ timeoutMs = 60_000 } = {}) {
+export async function startServer ({ timeoutMs = 60_000, env: extraEnv = {} } = {}) {
   const bin = process.env.FAMILYHELP_BIN || path.join(repoRoot, 'bin', 'familyhelp')
   const dataDir = mkdtempSync(path.join(tmpdir(), 'familyhelp-e2e-'))
   const port = await freePort()
@@ -82,6 +82,7 @@ export async function startServer ({ timeoutMs = 60_000 } = {}) {
   env.FAMILYHELP_DATA_DIR = dataDir
   env.FAMILYHELP_ADDR = `127.0.0.1:${port}`
   env.FAMILYHELP_BASE_URL = `http://127.0.0.1:${port}`
+  Object.assign(env, extraEnv)
 
   let log = ''
   const keep = (chunk) => {

@@ -321,20 +321,6 @@ func (s *Server) service(c *fiber.Ctx) error {
 	return render(c, views.ServicePage(views.ServiceDetails{Base: b, Service: svc}))
 }
 
-func (s *Server) refer(c *fiber.Ctx) error {
-	p := views.Refer{Base: s.base(c, "Ask for help")}
-	if id := c.Query("service"); serviceID.MatchString(id) {
-		svc, err := s.Directory.Get(c.UserContext(), id)
-		switch {
-		case err == nil:
-			p.Service = svc
-		case !directory.IsNotFound(err):
-			return err
-		}
-	}
-	return render(c, views.ReferPage(p))
-}
-
 func (s *Server) page(page func(views.Base) templ.Component, title string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		return render(c, page(s.base(c, title)))

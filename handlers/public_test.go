@@ -19,8 +19,12 @@ import (
 
 	"familyhelp/directory"
 	"familyhelp/handlers"
+	"familyhelp/notify"
+	"familyhelp/ratelimit"
+	"familyhelp/referral"
 	"familyhelp/search"
 	"familyhelp/search/bleveindex"
+	"familyhelp/secret"
 	"familyhelp/seed"
 	"familyhelp/store"
 )
@@ -28,9 +32,12 @@ import (
 // site is the whole public site on a real SQLite file and an in-memory Bleve index, seeded
 // with the helplines and sample services.
 type site struct {
-	app *fiber.App
-	log *bytes.Buffer
-	dir *directory.Directory
+	app      *fiber.App
+	log      *bytes.Buffer
+	dir      *directory.Directory
+	srv      *handlers.Server
+	db       *store.DB
+	referral *referral.Service
 }
 
 // brokenIndex is a search engine that is down.
@@ -65,12 +72,21 @@ func newSite(t *testing.T, engineDown bool) *site {
 	if engineDown {
 		dir.Index = brokenIndex{ix}
 	}
-	srv := &handlers.Server{Directory: dir, Settings: db, Database: db, Log: log, SampleModeKey: seed.SampleModeKey}
+	key, err := secret.Parse(strings.Repeat("cd", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := &referral.Service{Store: db, Drafts: key.Box("draft"), Sealed: key.Box("referral"), Routing: referral.SampleConfig(),
+		TeamLetter: notify.TeamNotification, FamilyLetter: notify.FamilyConfirmation,
+		StaffLink: func(ref string) string { return "http://localhost:8080/staff/referrals/" + ref }}
+	srv := &handlers.Server{Directory: dir, Settings: db, Database: db, Log: log, SampleModeKey: seed.SampleModeKey,
+		Referrals: refs, Routing: refs.Routing, Limiter: ratelimit.NewMemory(1000), LimitSecret: key.Derive("limit"),
+		CSRFStorage: db.KV()}
 	app, err := srv.App()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &site{app: app, log: logs, dir: dir}
+	return &site{app: app, log: logs, dir: dir, srv: srv, db: db, referral: refs}
 }
 
 type page struct {
@@ -118,7 +134,7 @@ func TestEveryPublicPageIsSafeToUse(t *testing.T) {
 		{"/search?q=domestic+abuse", "Search – Family Help"},
 		{"/search?need=domestic-abuse&postcode=WV1+1AA", "Search – Family Help"},
 		{"/services/national-national-domestic-abuse-helpline", "Service details – Family Help"},
-		{"/refer", "Ask for help – Family Help"},
+		{"/refer", "Contact form – Family Help"},
 		{"/cover-your-tracks", "Cover your tracks online – Family Help"},
 		{"/accessibility", "Accessibility statement – Family Help"},
 		{"/privacy", "Privacy notice – Family Help"},

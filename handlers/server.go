@@ -22,6 +22,8 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
 	"familyhelp/directory"
+	"familyhelp/ratelimit"
+	"familyhelp/referral"
 	"familyhelp/views"
 )
 
@@ -52,6 +54,19 @@ type Server struct {
 	Log       *slog.Logger
 	// SampleModeKey is the setting that is "on" while the directory holds sample data.
 	SampleModeKey string
+
+	// Referrals keeps drafts and takes submissions; Routing names the council and its teams.
+	Referrals Referrals
+	Routing   *referral.Config
+	// Limiter applies the rate limits; LimitSecret keys the hashes of contact details.
+	Limiter     ratelimit.Limiter
+	LimitSecret []byte
+	// CSRFStorage keeps CSRF tokens where every instance can check them.
+	CSRFStorage fiber.Storage
+	// SecureCookies marks cookies Secure: on whenever the site is served over HTTPS.
+	SecureCookies bool
+	// MinFillTime is how long a journey must take before it can be sent (DefaultMinFillTime).
+	MinFillTime time.Duration
 
 	// sample is the last reading of sample mode; sampleReading is set while one request
 	// reads it again, so the others go on with the last reading instead of waiting.
@@ -112,7 +127,7 @@ func (s *Server) App() (*fiber.App, error) {
 	app.Get("/readyz", s.ready)
 
 	app.Get("/", s.home)
-	app.Get("/search", s.search)
+	app.Get("/search", s.limitSearch, s.search)
 	// A service page is the same for every visitor, so it is rendered once and kept briefly;
 	// only successful pages are kept (errors return before the cache stores anything).
 	app.Get("/services/:id", cache.New(cache.Config{
@@ -122,7 +137,9 @@ func (s *Server) App() (*fiber.App, error) {
 			return c.Path() + "|" + strconv.FormatUint(s.Directory.Version(), 10)
 		},
 	}), s.service)
-	app.Get("/refer", s.refer)
+	if s.Referrals != nil {
+		s.referRoutes(app)
+	}
 	app.Get("/cover-your-tracks", s.page(views.CoverYourTracksPage, "Cover your tracks online"))
 	app.Get("/accessibility", s.page(views.AccessibilityPage, "Accessibility statement"))
 	app.Get("/privacy", s.page(views.PrivacyPage, "Privacy notice"))

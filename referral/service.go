@@ -94,6 +94,9 @@ type Service struct {
 	FamilyLetter func(reference, teamName, teamPhone string) (subject, text string)
 	StaffLink    func(reference string) string
 	Now          func() time.Time
+	// Submitted, if set, is called after a referral is stored: it wakes the outbox worker so
+	// the team hears at once.
+	Submitted func()
 }
 
 func (s *Service) now() time.Time {
@@ -187,6 +190,9 @@ func (s *Service) Submit(ctx context.Context, d *Draft) (*Draft, error) {
 		}
 		d.Reference = stored.Reference
 		d.Referral = r
+		if s.Submitted != nil {
+			s.Submitted()
+		}
 		// The draft now only shows the confirmation: failing to save it loses nothing.
 		_ = s.SaveDraft(ctx, d)
 		return d, nil

@@ -245,3 +245,33 @@ func TestOutboxLeases(t *testing.T) {
 		t.Errorf("claimed %+v when the retry was due, want only the one that failed once", got2)
 	}
 }
+
+func TestKV(t *testing.T) {
+	db := openTest(t)
+	kv := db.KV()
+	if v, err := kv.Get("missing"); v != nil || err != nil {
+		t.Fatalf("Get(missing) = %q, %v", v, err)
+	}
+	if err := kv.Set("a", []byte("1"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Set("b", []byte("2"), time.Nanosecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Millisecond)
+	if v, _ := kv.Get("a"); string(v) != "1" {
+		t.Errorf("Get(a) = %q", v)
+	}
+	if v, _ := kv.Get("b"); v != nil {
+		t.Errorf("expired key still answers %q", v)
+	}
+	if n, err := kv.Purge(context.Background()); n != 1 || err != nil {
+		t.Errorf("Purge = %d, %v; want the expired one", n, err)
+	}
+	if err := kv.Delete("a"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := kv.Get("a"); v != nil {
+		t.Errorf("deleted key still answers %q", v)
+	}
+}

@@ -138,12 +138,6 @@ type ServiceDetails struct {
 	Service *directory.Service
 }
 
-// Refer is the start of asking for help.
-type Refer struct {
-	Base    Base
-	Service *directory.Service // the service it was started from, if any
-}
-
 // DataSources says where the data comes from, with the attribution licences require.
 type DataSources struct {
 	Base        Base

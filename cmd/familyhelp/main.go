@@ -13,16 +13,20 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"familyhelp/directory"
 	"familyhelp/handlers"
+	"familyhelp/notify"
 	"familyhelp/postcode"
+	"familyhelp/referral"
 	"familyhelp/search"
 	"familyhelp/search/bleveindex"
 	"familyhelp/search/meili"
+	"familyhelp/secret"
 	"familyhelp/seed"
 	"familyhelp/store"
 )
@@ -37,7 +41,8 @@ Commands:
   migrate               create or update the database tables, then exit
   seed                  add the national helplines and the sample services, and rebuild the index
   seed --synthetic N    add N made-up services (the same every time) for benchmarks
-  reindex               rebuild the search index from the database
+  reindex               bring the search index into step with the database
+  purge                 delete expired drafts and tokens now (serve also does it every few minutes)
   help                  show this help
 
 Configuration is by environment variable; see README.md.
@@ -94,6 +99,18 @@ func run(ctx context.Context, args []string, out io.Writer, log *slog.Logger) er
 			return usageError(err.Error())
 		}
 		return seedCommand(ctx, cfg, log, out, *synthetic)
+	case "purge":
+		a, err := open(ctx, cfg, log, false)
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		drafts, tokens, err := purge(ctx, a)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "deleted %d expired drafts and %d expired tokens\n", drafts, tokens)
+		return nil
 	case "reindex":
 		a, err := open(ctx, cfg, log, true)
 		if err != nil {
@@ -119,6 +136,13 @@ type config struct {
 	MeiliURL    string
 	MeiliKey    string
 	BaseURL     string
+	RedisURL    string
+	SMTPURL     string
+	MailFrom    string
+	SecretKey   string
+	RoutingFile string
+	// MinFill is how long a referral must take before it can be sent; faster is a script.
+	MinFill time.Duration
 }
 
 func configFromEnv() config {
@@ -128,20 +152,34 @@ func configFromEnv() config {
 		}
 		return def
 	}
-	return config{
+	c := config{
 		Addr:        get("FAMILYHELP_ADDR", ":8080"),
 		DataDir:     get("FAMILYHELP_DATA_DIR", "./data"),
 		DatabaseURL: get("DATABASE_URL", ""),
 		MeiliURL:    get("MEILI_URL", ""),
 		MeiliKey:    get("MEILI_API_KEY", ""),
-		BaseURL:     get("FAMILYHELP_BASE_URL", "http://localhost:8080"),
+		BaseURL:     strings.TrimRight(get("FAMILYHELP_BASE_URL", "http://localhost:8080"), "/"),
+		RedisURL:    get("REDIS_URL", ""),
+		SMTPURL:     get("SMTP_URL", ""),
+		MailFrom:    get("FAMILYHELP_MAIL_FROM", "Family Help <familyhelp@localhost>"),
+		SecretKey:   os.Getenv("FAMILYHELP_SECRET_KEY"),
+		RoutingFile: get("FAMILYHELP_ROUTING", ""),
+		MinFill:     handlers.DefaultMinFillTime,
 	}
+	if v := get("FAMILYHELP_MIN_FILL_SECONDS", ""); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+			c.MinFill = time.Duration(n) * time.Second
+		}
+	}
+	return c
 }
 
 type app struct {
-	db  *store.DB
-	ix  search.Index
-	dir *directory.Directory
+	db   *store.DB
+	ix   search.Index
+	dir  *directory.Directory
+	key  *secret.Key
+	refs *referral.Service
 }
 
 func (a *app) close() {
@@ -164,6 +202,26 @@ func open(ctx context.Context, cfg config, log *slog.Logger, withIndex bool) (*a
 		return nil, err
 	}
 	a := &app{db: db}
+	if a.key, err = secret.LoadOrCreate(cfg.SecretKey, filepath.Join(cfg.DataDir, "secret.key")); err != nil {
+		db.Close()
+		return nil, err
+	}
+	routing := referral.SampleConfig()
+	if cfg.RoutingFile != "" {
+		data, err := os.ReadFile(cfg.RoutingFile)
+		if err == nil {
+			routing, err = referral.ParseConfig(data)
+		}
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("FAMILYHELP_ROUTING: %w", err)
+		}
+	}
+	a.refs = &referral.Service{
+		Store: db, Drafts: a.key.Box("draft"), Sealed: a.key.Box("referral"), Routing: routing,
+		TeamLetter: notify.TeamNotification, FamilyLetter: notify.FamilyConfirmation,
+		StaffLink: func(ref string) string { return cfg.BaseURL + "/staff/referrals/" + ref },
+	}
 	if withIndex {
 		if cfg.MeiliURL != "" {
 			a.ix, err = meili.New(ctx, cfg.MeiliURL, cfg.MeiliKey, "services")
@@ -235,12 +293,35 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err := prepare(ctx, a, log); err != nil {
 		return err
 	}
+	limiter, closeLimiter, err := newLimiter(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeLimiter()
+	worker, err := newWorker(cfg, a, log)
+	if err != nil {
+		return err
+	}
+	if worker.Enabled() {
+		a.refs.Submitted = worker.Wake
+		go worker.Run(ctx)
+	} else {
+		log.Info("SMTP_URL is not set: notifications wait in the outbox")
+	}
+	go purgeEvery(ctx, a, log, purgeInterval)
 	srv := &handlers.Server{
 		Directory:     a.dir,
 		Settings:      a.db,
 		Database:      a.db,
 		Log:           log,
 		SampleModeKey: seed.SampleModeKey,
+		Referrals:     a.refs,
+		Routing:       a.refs.Routing,
+		Limiter:       limiter,
+		LimitSecret:   a.key.Derive("rate-limit"),
+		CSRFStorage:   a.db.KV(),
+		SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"),
+		MinFillTime:   cfg.MinFill,
 	}
 	web, err := srv.App()
 	if err != nil {
