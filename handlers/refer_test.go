@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"familyhelp/handlers"
+	"familyhelp/internal/testsvc"
 	"familyhelp/ratelimit"
+	"familyhelp/ratelimit/redisrate"
 	"familyhelp/referral"
 	"familyhelp/seed"
 )
@@ -385,4 +387,36 @@ func TestHostileForms(t *testing.T) {
 		t.Errorf("made-up step: %d", p.status)
 	}
 	_ = referral.StepWho
+}
+
+// Redis stopping while families use the site must not show anyone an error page: the
+// in-process limiter takes over, still limiting.
+func TestRedisStopsMidway(t *testing.T) {
+	rs := testsvc.StartRedis(t)
+	client, err := redisrate.NewClient(rs.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	s := newSite(t, false)
+	s.srv.Limiter = ratelimit.NewFallback(redisrate.New(client), ratelimit.NewMemory(1000), s.srv.Log)
+
+	b := s.browser(t)
+	if p := b.get("/search?q=debt"); p.status != http.StatusOK {
+		t.Fatalf("search with Redis up: %d", p.status)
+	}
+	b.get("/refer")
+	b.answerAll("Bills we cannot pay", "07700 900777")
+	rs.Stop()
+	if p := b.get("/search?q=debt"); p.status != http.StatusOK {
+		t.Errorf("search with Redis stopped: status %d", p.status)
+	}
+	b.get("/refer/check")
+	p := b.post("/refer/check", vals())
+	if p.status != http.StatusOK || !referenceRE.MatchString(p.body) {
+		t.Errorf("sending with Redis stopped: status %d, no reference (%s)", p.status, errorsIn(p))
+	}
+	if n := strings.Count(s.log.String(), "level=WARN"); n < 1 {
+		t.Errorf("the outage was not logged")
+	}
 }

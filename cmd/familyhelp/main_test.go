@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -28,7 +29,7 @@ func TestCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, cmd := range []string{"serve", "migrate", "seed", "--synthetic N", "reindex"} {
+	for _, cmd := range []string{"serve", "migrate", "seed", "--synthetic N", "reindex", "purge"} {
 		if !strings.Contains(out, cmd) {
 			t.Errorf("help does not list %q", cmd)
 		}
@@ -46,6 +47,19 @@ func TestCommands(t *testing.T) {
 	if out, err = runCmd(t, "reindex"); err != nil || !strings.Contains(out, "indexed 165 services") {
 		t.Errorf("reindex: %q, %v", out, err)
 	}
+	if out, err = runCmd(t, "purge"); err != nil || !strings.Contains(out, "deleted 0 expired drafts") {
+		t.Errorf("purge: %q, %v", out, err)
+	}
+	t.Setenv("FAMILYHELP_ROUTING", filepath.Join(t.TempDir(), "missing.yaml"))
+	if _, err = runCmd(t, "migrate"); err == nil || !strings.Contains(err.Error(), "FAMILYHELP_ROUTING") {
+		t.Errorf("a missing routing file: %v, want an error naming FAMILYHELP_ROUTING", err)
+	}
+	t.Setenv("FAMILYHELP_ROUTING", "")
+	t.Setenv("FAMILYHELP_SECRET_KEY", "too-short")
+	if _, err = runCmd(t, "migrate"); err == nil || !strings.Contains(err.Error(), "FAMILYHELP_SECRET_KEY") {
+		t.Errorf("a bad secret key: %v, want an error naming FAMILYHELP_SECRET_KEY", err)
+	}
+	t.Setenv("FAMILYHELP_SECRET_KEY", "")
 
 	var ue usageError
 	if _, err = runCmd(t, "frobnicate"); !errors.As(err, &ue) {

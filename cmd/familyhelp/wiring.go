@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"familyhelp/notify"
 	"familyhelp/ratelimit"
 	"familyhelp/ratelimit/redisrate"
@@ -24,7 +26,16 @@ func newLimiter(cfg config, log *slog.Logger) (ratelimit.Limiter, func(), error)
 	if err != nil {
 		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
+	// go-redis prints every failed dial to stderr; the fallback already says once that Redis
+	// is down, so its own lines go to the debug log.
+	redis.SetLogger(redisLog{log})
 	return ratelimit.NewFallback(redisrate.New(client), memory, log), func() { client.Close() }, nil
+}
+
+type redisLog struct{ log *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.log.Debug("redis: " + fmt.Sprintf(format, v...))
 }
 
 // newWorker is the outbox worker, sending by SMTP when SMTP_URL is set; without it the worker
