@@ -535,7 +535,7 @@ func (s *Server) limited(c *fiber.Ctx, d *referral.Draft) (bool, error) {
 	keys := []struct {
 		rule ratelimit.Rule
 		key  string
-	}{{SubmitPerIP, c.IP()}}
+	}{{SubmitPerIP, s.clientIP(c)}}
 	for _, k := range contactKeys(&d.Referral) {
 		keys = append(keys, struct {
 			rule ratelimit.Rule
@@ -631,7 +631,7 @@ func (s *Server) limitSearch(c *fiber.Ctx) error {
 	if s.Limiter == nil {
 		return c.Next()
 	}
-	dec, err := s.Limiter.Allow(c.UserContext(), SearchPerIP, c.IP())
+	dec, err := s.Limiter.Allow(c.UserContext(), SearchPerIP, s.clientIP(c))
 	if err != nil {
 		s.Log.Error("rate limit", "id", requestID(c), "rule", SearchPerIP.Name, "err", err)
 		return c.Next()

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -418,5 +419,45 @@ func TestRedisStopsMidway(t *testing.T) {
 	}
 	if n := strings.Count(s.log.String(), "level=WARN"); n < 1 {
 		t.Errorf("the outage was not logged")
+	}
+}
+
+// Behind our load balancer the limit counts the client, not the balancer, and a client cannot
+// dodge it by writing its own X-Forwarded-For.
+func TestClientIPBehindProxy(t *testing.T) {
+	s := newSite(t, false)
+	proxies, err := handlers.ParseProxies("0.0.0.0, 10.0.0.0/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.srv.TrustedProxies = proxies
+	search := func(xff string) int {
+		req := httptest.NewRequest(http.MethodGet, "/search?q=debt", nil)
+		req.Header.Set("X-Forwarded-For", xff)
+		resp, err := s.app.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// Many families behind one balancer: none limits another.
+	for i := range handlers.SearchPerIP.Burst + 10 {
+		if code := search("203.0.113." + strconv.Itoa(i%250) + ", 10.1.2.3"); code != http.StatusOK && i < 250 {
+			t.Fatalf("family %d limited (%d) by the others' searches", i, code)
+		}
+	}
+	// One client making up the left of the header is still one client.
+	limited := false
+	for i := range handlers.SearchPerIP.Burst + 5 {
+		if search("198.51.100."+strconv.Itoa(i)+", 192.0.2.77, 10.1.2.3") == http.StatusTooManyRequests {
+			limited = true
+		}
+	}
+	if !limited {
+		t.Error("a client rotating its own X-Forwarded-For entries was never limited")
+	}
+	if _, err := handlers.ParseProxies("10.0.0.0/8, not-an-address"); err == nil {
+		t.Error("a bad proxy address was accepted")
 	}
 }

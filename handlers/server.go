@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -65,6 +66,9 @@ type Server struct {
 	CSRFStorage fiber.Storage
 	// SecureCookies marks cookies Secure: on whenever the site is served over HTTPS.
 	SecureCookies bool
+	// TrustedProxies are our own load balancers: behind them, the client's address is read
+	// from X-Forwarded-For (see clientIP).
+	TrustedProxies []netip.Prefix
 	// MinFillTime is how long a journey must take before it can be sent (DefaultMinFillTime).
 	MinFillTime time.Duration
 

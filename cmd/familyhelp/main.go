@@ -141,6 +141,7 @@ type config struct {
 	MailFrom    string
 	SecretKey   string
 	RoutingFile string
+	Proxies     string
 	// MinFill is how long a referral must take before it can be sent; faster is a script.
 	MinFill time.Duration
 }
@@ -165,6 +166,7 @@ func configFromEnv() config {
 		SecretKey:   os.Getenv("FAMILYHELP_SECRET_KEY"),
 		RoutingFile: get("FAMILYHELP_ROUTING", ""),
 		MinFill:     handlers.DefaultMinFillTime,
+		Proxies:     get("FAMILYHELP_TRUSTED_PROXIES", ""),
 	}
 	if v := get("FAMILYHELP_MIN_FILL_SECONDS", ""); v != "" {
 		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
@@ -293,6 +295,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err := prepare(ctx, a, log); err != nil {
 		return err
 	}
+	proxies, err := handlers.ParseProxies(cfg.Proxies)
+	if err != nil {
+		return fmt.Errorf("FAMILYHELP_TRUSTED_PROXIES: %w", err)
+	}
 	limiter, closeLimiter, err := newLimiter(cfg, log)
 	if err != nil {
 		return err
@@ -310,18 +316,19 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	go purgeEvery(ctx, a, log, purgeInterval)
 	srv := &handlers.Server{
-		Directory:     a.dir,
-		Settings:      a.db,
-		Database:      a.db,
-		Log:           log,
-		SampleModeKey: seed.SampleModeKey,
-		Referrals:     a.refs,
-		Routing:       a.refs.Routing,
-		Limiter:       limiter,
-		LimitSecret:   a.key.Derive("rate-limit"),
-		CSRFStorage:   a.db.KV(),
-		SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"),
-		MinFillTime:   cfg.MinFill,
+		Directory:      a.dir,
+		Settings:       a.db,
+		Database:       a.db,
+		Log:            log,
+		SampleModeKey:  seed.SampleModeKey,
+		Referrals:      a.refs,
+		Routing:        a.refs.Routing,
+		Limiter:        limiter,
+		LimitSecret:    a.key.Derive("rate-limit"),
+		CSRFStorage:    a.db.KV(),
+		SecureCookies:  strings.HasPrefix(cfg.BaseURL, "https://"),
+		MinFillTime:    cfg.MinFill,
+		TrustedProxies: proxies,
 	}
 	web, err := srv.App()
 	if err != nil {
