@@ -48,12 +48,12 @@ func CheckSections(r *referral.Referral, today time.Time) []views.CheckSection {
 				views.CheckRow{Key: "The family agreed", Value: yesNo(p.FamilyAgreed), Change: referral.StepProfessional})
 			if p.FamilyAgreed == "no" {
 				who = append(who, views.CheckRow{Key: "Why not", Lines: lines(p.NoConsentReason), Change: referral.StepProfessional})
-				cp := "No"
-				if p.ChildProtection {
-					cp = "Yes: a child may be at risk of significant harm"
-				}
-				who = append(who, views.CheckRow{Key: "Child protection concern", Value: cp, Change: referral.StepProfessional})
 			}
+			cp := "No"
+			if p.ChildProtection {
+				cp = "Yes: a child may be at risk of significant harm"
+			}
+			who = append(who, views.CheckRow{Key: "Child protection concern", Value: cp, Change: referral.StepProfessional})
 		}
 	}
 	who = append(who, views.CheckRow{Key: "Anyone in immediate danger", Value: yesNo(r.Danger), Change: referral.StepDanger})
@@ -74,6 +74,8 @@ func CheckSections(r *referral.Referral, today time.Time) []views.CheckSection {
 	var children []string
 	for _, ch := range r.Children {
 		switch {
+		case ch.Expected && ch.Name == "":
+			children = append(children, "A baby on the way")
 		case ch.Expected:
 			children = append(children, ch.Name+": a baby on the way")
 		case ch.DateOfBirth != nil:

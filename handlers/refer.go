@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"familyhelp/ratelimit"
 	"familyhelp/referral"
+	"familyhelp/secret"
 	"familyhelp/views"
 )
 
@@ -59,7 +61,7 @@ const (
 const maxFields = 200
 
 func (s *Server) referRoutes(app *fiber.App) {
-	g := app.Group("/refer", s.csrf())
+	g := app.Group("/refer", sameOriginReferer, s.csrf())
 	g.Get("", s.referStart)
 	g.Post("/start", s.referBegin)
 	g.Get("/urgent", s.referUrgent)
@@ -76,29 +78,44 @@ func (s *Server) referRoutes(app *fiber.App) {
 // so any instance can check them. A token that fails does not lose the person's answers: the
 // handler re-shows the page with what they typed and a fresh token.
 func (s *Server) csrf() fiber.Handler {
+	// The middleware's cookie is Secure or not once and for all, so there is one of each, and
+	// HTTPS requests get the Secure one whatever the configured address says.
+	plain, secure := s.csrfWith(false), s.csrfWith(true)
+	return func(c *fiber.Ctx) error {
+		if s.secure(c) {
+			return secure(c)
+		}
+		return plain(c)
+	}
+}
+
+func (s *Server) csrfWith(secureCookie bool) fiber.Handler {
 	return csrf.New(csrf.Config{
 		KeyLookup:      "form:_csrf",
 		CookieName:     csrfCookie,
-		CookieSecure:   s.SecureCookies,
+		CookieSecure:   secureCookie,
 		CookieHTTPOnly: true,
 		CookieSameSite: "Lax",
 		CookiePath:     "/refer",
-		Expiration:     2 * time.Hour,
-		Storage:        s.CSRFStorage,
-		ContextKey:     csrfTokenKey,
-		KeyGenerator:   utils.UUIDv4,
+		// Gone when the browser closes: no trace on the phone that this form was opened.
+		CookieSessionOnly: true,
+		Expiration:        csrfLifetime,
+		Storage:           s.CSRFStorage,
+		ContextKey:        csrfTokenKey,
+		KeyGenerator:      utils.UUIDv4,
 		ErrorHandler: func(c *fiber.Ctx, err error) error {
-			if c.Method() != fiber.MethodPost {
+			if c.Method() != fiber.MethodPost || errors.Is(err, csrf.ErrBadReferer) || errors.Is(err, csrf.ErrNoReferer) {
+				// Posted from another site: refuse, with nothing kept or changed.
 				return fiber.ErrForbidden
 			}
 			token := utils.UUIDv4()
 			if s.CSRFStorage != nil {
-				if err := s.CSRFStorage.Set(token, []byte{'+'}, 2*time.Hour); err != nil {
+				if err := s.CSRFStorage.Set(token, []byte{'+'}, csrfLifetime); err != nil {
 					return err
 				}
 			}
-			c.Cookie(&fiber.Cookie{Name: csrfCookie, Value: token, Path: "/refer", Secure: s.SecureCookies,
-				HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Now().Add(2 * time.Hour)})
+			c.Cookie(&fiber.Cookie{Name: csrfCookie, Value: token, Path: "/refer", Secure: s.secure(c),
+				HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, SessionOnly: true})
 			c.Locals(csrfTokenKey, token)
 			c.Locals(csrfFailedKey, true)
 			return s.afterCSRFFailure(c)
@@ -106,10 +123,36 @@ func (s *Server) csrf() fiber.Handler {
 	})
 }
 
-// afterCSRFFailure re-shows the page that was posted, unsaved.
+// csrfLifetime outlasts a draft, so a person who is slow but within the draft's hour is never
+// told the page timed out.
+const csrfLifetime = 2 * time.Hour
+
+// sameOriginReferer lets a same-origin form through the CSRF middleware's HTTPS Referer check
+// when the browser sent no Referer (privacy tools strip it): the browser's own Origin or
+// Sec-Fetch-Site header says where the form came from. A form from anywhere else still fails.
+func sameOriginReferer(c *fiber.Ctx) error {
+	if c.Method() == fiber.MethodPost && c.Get(fiber.HeaderReferer) == "" {
+		origin := c.Protocol() + "://" + c.Hostname()
+		if c.Get("Sec-Fetch-Site") == "same-origin" || c.Get(fiber.HeaderOrigin) == origin {
+			c.Request().Header.Set(fiber.HeaderReferer, origin+"/refer")
+		}
+	}
+	return c.Next()
+}
+
+// secure says whether cookies get the Secure flag: always over HTTPS, and whenever the site's
+// address is https.
+func (s *Server) secure(c *fiber.Ctx) bool {
+	return s.SecureCookies || c.Protocol() == "https"
+}
+
+// afterCSRFFailure re-shows the page that was posted, unsaved. Deleting answers is done all
+// the same: the draft cookie is SameSite=Lax, so another site's form cannot name a draft.
 func (s *Server) afterCSRFFailure(c *fiber.Ctx) error {
 	switch path := strings.TrimPrefix(c.Path(), "/refer/"); path {
-	case "start", "finish", "discard":
+	case "finish", "discard":
+		return s.referFinish(c)
+	case "start":
 		return c.Redirect("/refer", fiber.StatusSeeOther)
 	case "check":
 		return s.referCheck(c)
@@ -142,21 +185,40 @@ func (s *Server) draft(c *fiber.Ctx) (*referral.Draft, error) {
 		return nil, nil
 	}
 	d, err := s.Referrals.LoadDraft(c.UserContext(), id)
-	if errors.Is(err, referral.ErrNotFound) {
+	switch {
+	case errors.Is(err, referral.ErrNotFound):
+		return nil, nil
+	case errors.Is(err, secret.ErrOpen):
+		// Sealed under another key (an instance with a different FAMILYHELP_SECRET_KEY) or
+		// damaged: unreadable, so the person is told their answers went, as on expiry.
+		s.Log.Error("draft cannot be opened", "id", requestID(c))
 		return nil, nil
 	}
 	return d, err
 }
 
+// lostDraft reports whether the person had a draft that has gone (expired or unreadable).
+func lostDraft(c *fiber.Ctx, d *referral.Draft) bool {
+	return d == nil && c.Cookies(draftCookie) != ""
+}
+
+// toStart sends a person without a draft to the start page, saying so if theirs expired.
+func toStart(c *fiber.Ctx, d *referral.Draft) error {
+	if lostDraft(c, d) {
+		return c.Redirect("/refer?expired=1", fiber.StatusSeeOther)
+	}
+	return c.Redirect("/refer", fiber.StatusSeeOther)
+}
+
 func (s *Server) setDraftCookie(c *fiber.Ctx, id string) {
 	// A session cookie: it goes when the browser closes, and the draft expires on the server
 	// an hour after its last change whatever the browser does.
-	c.Cookie(&fiber.Cookie{Name: draftCookie, Value: id, Path: "/refer", Secure: s.SecureCookies,
+	c.Cookie(&fiber.Cookie{Name: draftCookie, Value: id, Path: "/refer", Secure: s.secure(c),
 		HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, SessionOnly: true})
 }
 
 func (s *Server) clearDraftCookie(c *fiber.Ctx) {
-	c.Cookie(&fiber.Cookie{Name: draftCookie, Value: "", Path: "/refer", Secure: s.SecureCookies,
+	c.Cookie(&fiber.Cookie{Name: draftCookie, Value: "", Path: "/refer", Secure: s.secure(c),
 		HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Unix(0, 0)})
 }
 
@@ -175,6 +237,9 @@ func (s *Server) referStart(c *fiber.Ctx) error {
 	}
 	if d, err := s.draft(c); err == nil && d != nil && d.Reference == "" {
 		p.Resume = "yes"
+	}
+	if c.Query("expired") != "" {
+		p.Notice = "We deleted your answers because the form was left for more than an hour, to keep them safe. Please start again."
 	}
 	return render(c, views.ReferStartPage(p))
 }
@@ -224,13 +289,15 @@ func (s *Server) referQuestion(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if d == nil || d.Reference != "" {
-		return c.Redirect("/refer", fiber.StatusSeeOther)
-	}
-	if !stepApplies(&d.Referral, step) {
+	switch {
+	case d == nil:
+		return toStart(c, d)
+	case d.Reference != "":
+		return c.Redirect("/refer/done", fiber.StatusSeeOther)
+	case !stepApplies(&d.Referral, step):
 		return c.Redirect("/refer/"+string(referral.StepWho), fiber.StatusSeeOther)
 	}
-	return s.renderStep(c, step, d, referral.FormFor(&d.Referral, step), nil, "", 0)
+	return s.renderStep(c, step, d, referral.FormFor(&d.Referral, step), nil, "")
 }
 
 func stepApplies(r *referral.Referral, step referral.Step) bool {
@@ -262,45 +329,66 @@ func (s *Server) answer(c *fiber.Ctx, step referral.Step) error {
 		return err
 	}
 	notice := ""
-	if d == nil || d.Reference != "" {
-		if c.Cookies(draftCookie) != "" && (d == nil) {
+	switch {
+	case d == nil:
+		if lostDraft(c, d) {
 			notice = noticeExpired
 		}
 		d = s.Referrals.NewDraft()
+	case d.Reference != "":
+		// Sent already (the back button): the answers are in the referral, not here.
+		return c.Redirect("/refer/done", fiber.StatusSeeOther)
 	}
 	form := parseStep(c, step, &d.Referral)
-	extraRow := 0
-	if c.FormValue("action") == "add" {
-		extraRow = 1
-	}
 	if failed, _ := c.Locals(csrfFailedKey).(bool); failed {
-		return s.renderStep(c, step, d, form, nil, noticeTimedOut, extraRow)
+		return s.renderStep(c, step, d, form, nil, noticeTimedOut)
 	}
-	if extraRow > 0 {
-		return s.renderStep(c, step, d, form, nil, notice, extraRow)
+	if c.FormValue("action") == "add" {
+		// "Add another": the page again with what was typed and an empty row to fill.
+		return s.renderStep(c, step, d, form, nil, notice)
+	}
+	if !stepApplies(&d.Referral, step) && notice == "" {
+		return c.Redirect("/refer/"+string(referral.StepWho), fiber.StatusSeeOther)
 	}
 	if errs := form.Check(time.Now()); len(errs) > 0 {
-		return s.renderStep(c, step, d, form, errs, notice, 0)
+		return s.renderStep(c, step, d, form, errs, notice)
+	}
+	if !stepApplies(&d.Referral, step) {
+		// A lost draft, and this page only applies to a professional: keep nothing that
+		// would make the referral say so before "Who is asking" is answered again.
+		return c.Redirect("/refer/"+string(referral.StepWho)+"?expired=1", fiber.StatusSeeOther)
 	}
 	form.Apply(&d.Referral)
 	if err := s.Referrals.SaveDraft(ctx, d); err != nil {
-		return err
+		s.Log.Error("save draft", "id", requestID(c), "err", err)
+		c.Status(fiber.StatusServiceUnavailable)
+		return s.renderStep(c, step, d, form, nil, noticeNotSaved)
 	}
 	s.setDraftCookie(c, d.ID)
-	if notice != "" {
+	change := c.Query("change") != ""
+	switch {
+	case notice != "":
 		// The person lost earlier pages: take them to the first page still to answer.
 		next, _ := referral.Incomplete(&d.Referral, time.Now())
 		return c.Redirect("/refer/"+string(next)+"?expired=1", fiber.StatusSeeOther)
-	}
-	if step == referral.StepDanger && d.Referral.Danger == "yes" {
-		return c.Redirect("/refer/urgent", fiber.StatusSeeOther)
+	case step == referral.StepDanger && d.Referral.Danger == "yes":
+		return c.Redirect("/refer/urgent"+changeQuery(change), fiber.StatusSeeOther)
 	}
 	next := referral.After(&d.Referral, step)
-	if c.Query("change") != "" || next == "" {
+	if change || next == "" {
 		return c.Redirect("/refer/check", fiber.StatusSeeOther)
 	}
 	return c.Redirect("/refer/"+string(next), fiber.StatusSeeOther)
 }
+
+func changeQuery(change bool) string {
+	if change {
+		return "?change=1"
+	}
+	return ""
+}
+
+const noticeNotSaved = "Sorry, we could not save your answers just now. They are still on this page: select Continue to try again."
 
 // parseStep reads a question page's posted answers into its form.
 func parseStep(c *fiber.Ctx, step referral.Step, r *referral.Referral) referral.Form {
@@ -381,13 +469,16 @@ func trimRows[T any](rows []T, empty func(T) bool) []T {
 func normaliseNewlines(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
 
 // renderStep shows a question page with the given answers and problems.
-func (s *Server) renderStep(c *fiber.Ctx, step referral.Step, d *referral.Draft, form referral.Form, errs referral.Errors, notice string, extraRows int) error {
+func (s *Server) renderStep(c *fiber.Ctx, step referral.Step, d *referral.Draft, form referral.Form, errs referral.Errors, notice string) error {
 	if notice == "" && c.Query("expired") != "" {
 		notice = noticeExpired
 	}
 	q := views.Question{Base: s.journeyBase(c, views.JourneyTitle), Step: step, CSRF: csrfToken(c),
 		Notice: notice, Change: c.Query("change") != "", Asker: d.Referral.Asker}
 	q.Base.BackLink = s.backLink(d, step)
+	if q.Change {
+		q.Base.BackLink = "/refer/check"
+	}
 	for _, e := range errs {
 		q.Errors = append(q.Errors, views.FieldError{Field: errorTarget(step, e.Field), Message: e.Message})
 	}
@@ -407,15 +498,13 @@ func (s *Server) renderStep(c *fiber.Ctx, step referral.Step, d *referral.Draft,
 	case *referral.AdultForm:
 		return render(c, views.AdultQuestion(views.AdultPage{Question: q, Form: f}))
 	case *referral.ChildrenForm:
-		rows := append(f.Children, make([]referral.ChildRow, 1+extraRows)...)
+		// What was typed, and one empty row to add another.
+		rows := append(slices.Clone(f.Children), referral.ChildRow{})
 		return render(c, views.ChildrenQuestion(views.ChildrenPage{Question: q, Rows: rows[:min(len(rows), referral.MaxRows)]}))
 	case *referral.HomeForm:
 		return render(c, views.HomeQuestion(views.HomePageForm{Question: q, Form: f}))
 	case *referral.NetworkForm:
-		rows := f.People
-		if len(rows) == 0 || extraRows > 0 {
-			rows = append(rows, make([]referral.SupporterRow, 1)...)
-		}
+		rows := append(slices.Clone(f.People), referral.SupporterRow{})
 		return render(c, views.NetworkQuestion(views.NetworkPage{Question: q, Rows: rows[:min(len(rows), referral.MaxRows)], Nobody: f.Nobody == "yes"}))
 	case *referral.ContactForm:
 		return render(c, views.ContactQuestion(views.ContactPage{Question: q, Form: f}))
@@ -454,12 +543,16 @@ func (s *Server) referUrgent(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	change := c.Query("change") != ""
 	next := "/refer"
-	if d != nil {
+	switch {
+	case d != nil && change:
+		next = "/refer/check"
+	case d != nil:
 		next = "/refer/" + string(referral.After(&d.Referral, referral.StepDanger))
 	}
 	b := s.journeyBase(c, views.JourneyTitle)
-	b.BackLink = "/refer/danger"
+	b.BackLink = "/refer/danger" + changeQuery(change)
 	return render(c, views.UrgentAdvice(views.UrgentPage{Base: b, Next: next}))
 }
 
@@ -469,13 +562,15 @@ func (s *Server) referCheck(c *fiber.Ctx) error {
 		return err
 	}
 	if d == nil {
-		return c.Redirect("/refer", fiber.StatusSeeOther)
+		return toStart(c, d)
 	}
 	if d.Reference != "" {
 		return c.Redirect("/refer/done", fiber.StatusSeeOther)
 	}
 	if step, gap := referral.Incomplete(&d.Referral, time.Now()); gap {
-		return c.Redirect("/refer/"+string(step), fiber.StatusSeeOther)
+		// A change can make a new page apply (a professional's details); answering it
+		// comes back here.
+		return c.Redirect("/refer/"+string(step)+"?change=1", fiber.StatusSeeOther)
 	}
 	notice := ""
 	if failed, _ := c.Locals(csrfFailedKey).(bool); failed {
@@ -499,13 +594,13 @@ func (s *Server) referSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	if d == nil {
-		return c.Redirect("/refer?expired=1", fiber.StatusSeeOther)
+		return toStart(c, d)
 	}
 	if d.Reference != "" {
 		return c.Redirect("/refer/done", fiber.StatusSeeOther)
 	}
 	if step, gap := referral.Incomplete(&d.Referral, time.Now()); gap {
-		return c.Redirect("/refer/"+string(step), fiber.StatusSeeOther)
+		return c.Redirect("/refer/"+string(step)+"?change=1", fiber.StatusSeeOther)
 	}
 	// A filled honeypot or a journey quicker than any person is a script. It is told no more
 	// than a person would need, and the answers stay.
@@ -598,15 +693,13 @@ func (s *Server) referDone(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if d == nil || d.Reference == "" || d.Referral.Decision == nil {
+	if d == nil || d.Receipt == nil {
 		return c.Redirect("/refer", fiber.StatusSeeOther)
 	}
-	dec := d.Referral.Decision
-	p := views.DonePage{Base: s.journeyBase(c, views.DoneTitle), CSRF: csrfToken(c), Reference: d.Reference,
-		TeamName: dec.Team.Name, TeamPhone: dec.Team.Phone, TeamHours: dec.Team.Hours, Urgent: dec.Urgent,
-		TheyWillContact: d.Referral.Contact.TheyWillContact, OutsideArea: dec.OutsideArea, OtherCouncil: dec.OtherCouncil,
-		EmailConfirm: d.Referral.Contact.Confirmation}
-	return render(c, views.Done(p))
+	r := d.Receipt
+	return render(c, views.Done(views.DonePage{Base: s.journeyBase(c, views.DoneTitle), CSRF: csrfToken(c), Reference: r.Reference,
+		TeamName: r.TeamName, TeamPhone: r.TeamPhone, TeamHours: r.TeamHours, Urgent: r.Urgent,
+		TheyWillContact: r.TheyWillContact, OutsideArea: r.OutsideArea, OtherCouncil: r.OtherCouncil, EmailConfirm: r.EmailConfirm}))
 }
 
 // referFinish forgets the sent referral on this device.

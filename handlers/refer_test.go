@@ -29,6 +29,9 @@ type browser struct {
 	cookies map[string]string
 	last    page
 	ip      string
+	headers map[string]string
+	// setCookies are the Set-Cookie headers of the last response, to check their attributes.
+	setCookies []*http.Cookie
 }
 
 func (s *site) browser(t *testing.T) *browser {
@@ -49,6 +52,9 @@ func (b *browser) do(method, target string, form url.Values) page {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		}
 		req.Header.Set("X-Forwarded-For", b.ip)
+		for k, v := range b.headers {
+			req.Header.Set(k, v)
+		}
 		for k, v := range b.cookies {
 			req.AddCookie(&http.Cookie{Name: k, Value: v})
 		}
@@ -63,6 +69,7 @@ func (b *browser) do(method, target string, form url.Values) page {
 		}
 		raw, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		b.setCookies = append(b.setCookies, resp.Cookies()...)
 		for _, c := range resp.Cookies() {
 			if c.MaxAge < 0 || (!c.Expires.IsZero() && c.Expires.Before(time.Now())) {
 				delete(b.cookies, c.Name)
@@ -459,5 +466,125 @@ func TestClientIPBehindProxy(t *testing.T) {
 	}
 	if _, err := handlers.ParseProxies("10.0.0.0/8, not-an-address"); err == nil {
 		t.Error("a bad proxy address was accepted")
+	}
+}
+
+func TestCookiesLeaveNoTrace(t *testing.T) {
+	s := newSite(t, false)
+	for _, https := range []bool{false, true} {
+		b := s.browser(t)
+		if https {
+			b.headers = map[string]string{"X-Forwarded-Proto": "https", "Origin": "https://example.com"}
+		}
+		b.get("/refer")
+		b.post("/refer/start", vals())
+		seen := map[string]bool{}
+		for _, c := range b.setCookies {
+			if c.Value == "" {
+				continue
+			}
+			seen[c.Name] = true
+			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/refer" {
+				t.Errorf("cookie %s: HttpOnly %v SameSite %v Path %q; want HttpOnly, Lax, /refer", c.Name, c.HttpOnly, c.SameSite, c.Path)
+			}
+			// Session cookies only: nothing stays on the phone after the browser closes.
+			if !c.Expires.IsZero() || c.MaxAge != 0 {
+				t.Errorf("cookie %s outlives the browser (expires %v, max-age %d)", c.Name, c.Expires, c.MaxAge)
+			}
+			if c.Secure != https {
+				t.Errorf("cookie %s: Secure %v over https=%v", c.Name, c.Secure, https)
+			}
+		}
+		if !seen["fh_draft"] || !seen["fh_csrf"] {
+			t.Errorf("cookies set: %v; want fh_draft and fh_csrf", seen)
+		}
+	}
+}
+
+// Over HTTPS the CSRF check wants the form to come from this site. A browser that sends no
+// Referer (privacy tools strip it) still says so in Origin or Sec-Fetch-Site; a form from
+// another site is refused.
+func TestHTTPSFormsWithoutReferer(t *testing.T) {
+	s := newSite(t, false)
+	b := s.browser(t)
+	b.headers = map[string]string{"X-Forwarded-Proto": "https", "Origin": "https://example.com"}
+	b.get("/refer")
+	if p := b.post("/refer/start", vals()); !p.has("Who is asking for help?") {
+		t.Fatalf("same-origin post without Referer: %d %q", p.status, p.title())
+	}
+	b.headers = map[string]string{"X-Forwarded-Proto": "https", "Sec-Fetch-Site": "same-origin"}
+	if p := b.post("/refer/who", vals("asker", "self")); !p.has("immediate danger") {
+		t.Fatalf("Sec-Fetch-Site same-origin: %d %q", p.status, p.title())
+	}
+	b.headers = map[string]string{"X-Forwarded-Proto": "https", "Origin": "https://evil.example"}
+	if p := b.post("/refer/danger", vals("danger", "no")); p.status != http.StatusForbidden {
+		t.Errorf("post from another site: %d, want 403", p.status)
+	}
+}
+
+func TestDiscardWorksEvenWhenTheTokenFails(t *testing.T) {
+	s := newSite(t, false)
+	b := s.browser(t)
+	b.get("/refer")
+	b.post("/refer/start", vals())
+	b.post("/refer/who", vals("asker", "self"))
+	id := b.cookies["fh_draft"]
+	b.post("/refer/discard", vals("_csrf", "stale"))
+	if _, err := s.referral.LoadDraft(context.Background(), id); err == nil {
+		t.Error("the answers are still stored after Stop and delete")
+	}
+	if p := b.get("/refer"); p.has("Continue where you left off") {
+		t.Error("the start page still offers to continue")
+	}
+}
+
+// Changing an answer from "Check your answers" can make new pages apply; each is asked, and
+// each goes back to the check page.
+func TestChangeThatAddsPages(t *testing.T) {
+	s := newSite(t, false)
+	b := s.browser(t)
+	b.get("/refer")
+	b.answerAll("Help with money", "07700 900888")
+	b.get("/refer/who?change=1")
+	p := b.post("/refer/who?change=1", vals("asker", "professional"))
+	if !p.has("Work email address") {
+		t.Fatalf("after changing to a professional: %q, want their details page", p.title())
+	}
+	p = b.post(actionOf(p), vals("name", "Sam Jones", "organisation", "Park School", "role", "Teacher",
+		"email", "sam@park.example.org", "phone", "01902 000000", "family-agreed", "yes"))
+	if !p.has("Sharing what you have told us") || !p.has("I confirm the family agreed") {
+		t.Fatalf("after the professional's details: %q, want consent asked again in their words", p.title())
+	}
+	p = b.post(actionOf(p), vals("consent", "yes"))
+	if !p.has("Check your answers") || !p.has("Park School") {
+		t.Fatalf("after consent: %q, want the check page", p.title())
+	}
+	// Danger changed to yes: 999 first, then back to the check page.
+	b.get("/refer/danger?change=1")
+	p = b.post("/refer/danger?change=1", vals("danger", "yes"))
+	if !p.has("Call 999 now") || !p.has(`href="/refer/check"`) {
+		t.Errorf("danger changed to yes: %q, want 999 advice leading back to the check page", p.title())
+	}
+}
+
+var actionRE = regexp.MustCompile(`<form action="(/refer/[^"]*)" method="post" novalidate>`)
+
+func actionOf(p page) string {
+	m := actionRE.FindStringSubmatch(p.body)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
+}
+
+func TestAfterSendingBackButtonGoesToConfirmation(t *testing.T) {
+	s := newSite(t, false)
+	b := s.browser(t)
+	b.get("/refer")
+	b.answerAll("Help with money", "07700 900999")
+	ref := referenceRE.FindString(b.post("/refer/check", vals()).body)
+	b.get("/refer/consent")
+	if p := b.post("/refer/consent", vals("consent", "yes")); referenceRE.FindString(p.body) != ref {
+		t.Errorf("posting a question page after sending: %q, want the confirmation of %s", p.title(), ref)
 	}
 }

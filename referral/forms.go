@@ -148,6 +148,9 @@ func (f *WhoForm) Check(time.Time) Errors { return check(f, whoMessages) }
 
 // Apply implements Form. Changing from a professional drops the professional's details.
 func (f *WhoForm) Apply(r *Referral) {
+	if r.Asker != Asker(f.Asker) {
+		r.Consent = false // who agrees to what has changed: they confirm again
+	}
 	r.Asker = Asker(f.Asker)
 	r.Relationship = ""
 	if r.Asker == AskerSomeone {
@@ -195,10 +198,16 @@ func (f *ProfessionalForm) Check(time.Time) Errors { return check(f, professiona
 func (f *ProfessionalForm) Apply(r *Referral) {
 	phone, _ := NormalisePhone(f.Phone)
 	p := &Professional{Name: tidy(f.Name), Organisation: tidy(f.Organisation), Role: tidy(f.Role),
-		Email: strings.ToLower(tidy(f.Email)), Phone: phone, FamilyAgreed: f.FamilyAgreed}
+		Email: strings.ToLower(tidy(f.Email)), Phone: phone, FamilyAgreed: f.FamilyAgreed,
+		// A child protection concern stands whether or not the family agreed.
+		ChildProtection: f.ChildProtection == "yes"}
 	if f.FamilyAgreed == "no" {
 		p.NoConsentReason = tidy(f.NoConsentReason)
-		p.ChildProtection = f.ChildProtection == "yes"
+	}
+	// What the person confirms on the consent page depends on the family's agreement: a
+	// change means confirming again.
+	if r.Professional == nil || r.Professional.FamilyAgreed != p.FamilyAgreed {
+		r.Consent = false
 	}
 	r.Professional = p
 }
@@ -307,7 +316,7 @@ func (f *ChildrenForm) Check(today time.Time) Errors {
 		}
 		name := tidy(c.Name)
 		switch {
-		case name == "":
+		case name == "" && c.Expected != "yes": // a baby on the way may not have a name yet
 			errs = errs.add(ChildField(i, "name"), "Enter the child's first name or initials")
 		case len([]rune(name)) > 50 || !IsText(name):
 			errs = errs.add(ChildField(i, "name"), "The child's name must be 50 characters or fewer, using letters, numbers and punctuation")
@@ -515,9 +524,6 @@ func (f *ContactForm) Check(time.Time) Errors {
 			errs = errs.add("email", "Enter an email address in the correct format, like name@example.org")
 		}
 	}
-	if f.Confirmation == "yes" && !safe(ByEmail) {
-		errs = errs.add("confirmation", "We can only send a confirmation email if email is a safe way to contact you")
-	}
 	if safe(ByLetter) {
 		switch a := tidy(f.Address); {
 		case a == "":
@@ -528,6 +534,13 @@ func (f *ContactForm) Check(time.Time) Errors {
 	}
 	if !willCall && f.SayWhoWeAre != "yes" && f.SayWhoWeAre != "no" {
 		errs = errs.add("say-who-we-are", "Select whether we can say we are from Family Help")
+	}
+	switch {
+	case f.Confirmation == "yes" && !safe(ByEmail):
+		errs = errs.add("confirmation", "We can only send a confirmation email if email is a safe way to contact you")
+	case f.Confirmation == "yes" && f.SayWhoWeAre != "yes":
+		// The email comes from Family Help's address, which says who we are.
+		errs = errs.add("confirmation", "A confirmation email comes from Family Help: only ask for one if we can say who we are")
 	}
 	return errs
 }

@@ -3,6 +3,7 @@ package referral
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -71,11 +72,33 @@ type Sealer interface {
 }
 
 // Draft is a referral being written: the answers so far, kept on the server between pages.
+// Once sent it keeps only the Receipt, for the confirmation page.
 type Draft struct {
 	ID        string    `json:"-"`
 	Started   time.Time `json:"started"`
 	Referral  Referral  `json:"referral"`
 	Reference string    `json:"reference,omitempty"` // set once submitted
+	Receipt   *Receipt  `json:"receipt,omitempty"`
+}
+
+// Receipt is what the confirmation page shows: no answer beyond the choices it depends on.
+type Receipt struct {
+	Reference       string `json:"reference"`
+	TeamName        string `json:"team_name"`
+	TeamPhone       string `json:"team_phone"`
+	TeamHours       string `json:"team_hours"`
+	Urgent          bool   `json:"urgent,omitempty"`
+	TheyWillContact bool   `json:"they_will_contact,omitempty"`
+	OutsideArea     bool   `json:"outside_area,omitempty"`
+	OtherCouncil    string `json:"other_council,omitempty"`
+	EmailConfirm    bool   `json:"email_confirm,omitempty"`
+}
+
+// draftKey is what a referral records of the draft it came from: a hash, because the draft id
+// is the bearer value of the person's cookie.
+func draftKey(id string) string {
+	sum := sha256.Sum256([]byte("familyhelp draft " + id))
+	return hex.EncodeToString(sum[:])
 }
 
 // DraftLifetime is how long a draft is kept after its last change. A family interrupted for
@@ -167,7 +190,7 @@ func (s *Service) Submit(ctx context.Context, d *Draft) (*Draft, error) {
 	decision := s.Routing.Route(&r, now)
 	r.Decision = &decision
 	for range 5 {
-		rec := Record{Reference: NewReference(), Key: d.ID, TeamID: decision.Team.ID,
+		rec := Record{Reference: NewReference(), Key: draftKey(d.ID), TeamID: decision.Team.ID,
 			Urgent: decision.Urgent, CreatedAt: now}
 		for _, t := range decision.Also {
 			rec.AlsoTeams = append(rec.AlsoTeams, t.ID)
@@ -188,12 +211,16 @@ func (s *Service) Submit(ctx context.Context, d *Draft) (*Draft, error) {
 		if err != nil {
 			return nil, fmt.Errorf("submit referral: %w", err)
 		}
-		d.Reference = stored.Reference
-		d.Referral = r
 		if s.Submitted != nil {
 			s.Submitted()
 		}
-		// The draft now only shows the confirmation: failing to save it loses nothing.
+		// From now on the draft only shows the confirmation, so it keeps nothing else: the
+		// answers are in the sealed referral. Failing to save it loses nothing.
+		d.Reference = stored.Reference
+		d.Receipt = &Receipt{Reference: stored.Reference, TeamName: decision.Team.Name, TeamPhone: decision.Team.Phone,
+			TeamHours: decision.Team.Hours, Urgent: decision.Urgent, TheyWillContact: r.Contact.TheyWillContact,
+			OutsideArea: decision.OutsideArea, OtherCouncil: decision.OtherCouncil, EmailConfirm: r.Contact.Confirmation}
+		d.Referral = Referral{}
 		_ = s.SaveDraft(ctx, d)
 		return d, nil
 	}
@@ -221,8 +248,8 @@ func (s *Service) letters(reference string, r *Referral) ([]Outgoing, error) {
 		}
 	}
 	if r.Contact.Confirmation && r.Contact.IsSafe(ByEmail) && r.Contact.Email != "" {
-		t := r.Decision.Team
-		subject, text := s.FamilyLetter(reference, t.Name, t.Phone)
+		// No team name: it would say what kind of help this is to anyone reading the inbox.
+		subject, text := s.FamilyLetter(reference, "", r.Decision.Team.Phone)
 		if err := add(KindFamily, "", Letter{To: r.Contact.Email, Subject: subject, Text: text}); err != nil {
 			return nil, err
 		}

@@ -85,7 +85,11 @@ func IsText(s string) bool {
 		if r == '\n' || r == '\r' || r == '\t' {
 			continue
 		}
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\ufeff' {
+		// Control characters, line and paragraph separators, the byte order mark, and the
+		// bidirectional overrides and isolates, which can make a name or story read
+		// differently from what was stored, in staff pages and exports.
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\ufeff' ||
+			(r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') {
 			return false
 		}
 	}

@@ -95,7 +95,9 @@ func TestDangerAndNeedsForms(t *testing.T) {
 	checkCase(t, &NeedsForm{Needs: []string{"money", "gardening"}, Story: "x"}, want{"needs": "Select what you need help with"})
 	checkCase(t, &NeedsForm{Needs: []string{"money"}, Story: strings.Repeat("é", StoryLimit)}, want{})
 	checkCase(t, &NeedsForm{Needs: []string{"money"}, Story: strings.Repeat("é", StoryLimit+1)}, want{"story": "2,000 characters"})
-	checkCase(t, &NeedsForm{Needs: []string{"money"}, Story: "help\u202e"}, want{})
+	// A right-to-left override would make the story read differently from what was stored.
+	checkCase(t, &NeedsForm{Needs: []string{"money"}, Story: "help\u202e"}, want{"story": "letters, numbers and punctuation"})
+	checkCase(t, &NeedsForm{Needs: []string{"money"}, Story: "مرحبا, I need help"}, want{})
 	checkCase(t, &NeedsForm{Needs: []string{"money"}, Story: "bell\a"}, want{"story": "letters, numbers and punctuation"})
 
 	// Scripts and SQL are text like any other: kept as typed, and escaped wherever shown.
@@ -137,6 +139,7 @@ func TestChildrenForm(t *testing.T) {
 		{"missing month", []ChildRow{{Name: "A", Born: DateInput{"1", "", "2020"}}}, want{"child-0-born": "day, month and year"}},
 		{"older than 25", []ChildRow{{Name: "A", Born: DateInput{"1", "1", "1990"}}}, want{"child-0-born": "up to 25"}},
 		{"baby on the way", []ChildRow{{Name: "Baby", Expected: "yes"}}, want{}},
+		{"baby on the way without a name yet", []ChildRow{{Expected: "yes"}}, want{}},
 		{"baby on the way with an age", []ChildRow{{Name: "Baby", Expected: "yes", Age: "1"}}, want{"child-0-age": "leave the age"}},
 		{"second row wrong", []ChildRow{{Name: "A", Age: "4"}, {Name: "B", Age: "40"}}, want{"child-1-age": "from 0 to 25"}},
 		{"eleven children", append(make([]ChildRow, 10), ChildRow{Name: "K", Age: "1"}), want{"child-10-name": "up to 10 children"}},
@@ -194,6 +197,8 @@ func TestContactForm(t *testing.T) {
 		{"email needs an address", ContactForm{Safe: []string{"email"}, SayWhoWeAre: "yes"}, want{"email": "Enter a safe email"}},
 		{"bad email", ContactForm{Safe: []string{"email"}, Email: "me@", SayWhoWeAre: "yes"}, want{"email": "correct format"}},
 		{"confirmation needs email marked safe", ContactForm{Safe: []string{"call"}, Phone: "07700 900000", Email: "a@example.org", Confirmation: "yes", SayWhoWeAre: "yes"}, want{"confirmation": "only send a confirmation email if email is a safe way"}},
+		{"confirmation when we may not say who we are", ContactForm{Safe: []string{"email"}, Email: "a@example.org", Confirmation: "yes", SayWhoWeAre: "no"}, want{"confirmation": "only ask for one if we can say who we are"}},
+		{"confirmation", ContactForm{Safe: []string{"email"}, Email: "a@example.org", Confirmation: "yes", SayWhoWeAre: "yes"}, want{}},
 		{"letter needs an address", ContactForm{Safe: []string{"letter"}, SayWhoWeAre: "no"}, want{"contact-address": "safe address"}},
 		{"made-up method", ContactForm{Safe: []string{"pigeon"}, SayWhoWeAre: "no"}, want{"safe": "Select the ways"}},
 		{"safe times too long", ContactForm{TheyWillContact: "yes", SafeTimes: strings.Repeat("x", 201)}, want{"safe-times": "200 characters"}},
@@ -251,5 +256,42 @@ func TestIncompleteFindsTheFirstGap(t *testing.T) {
 	}
 	if After(r, StepWho) != StepProfessional || After(&Referral{Asker: AskerSelf}, StepWho) != StepDanger || After(r, StepConsent) != "" {
 		t.Error("After does not follow the journey")
+	}
+}
+
+// A change to who is asking, or to the family's agreement, changes what the consent page asks
+// them to confirm: it must be confirmed again.
+func TestConsentIsAskedAgainAfterAChange(t *testing.T) {
+	r := &Referral{Asker: AskerSelf, Consent: true}
+	(&WhoForm{Asker: "self"}).Apply(r)
+	if !r.Consent {
+		t.Error("the same answer again dropped the consent")
+	}
+	(&WhoForm{Asker: "someone", Relationship: "Aunt"}).Apply(r)
+	if r.Consent {
+		t.Error("changing from a parent to a relative kept the parent's consent")
+	}
+	r.Asker, r.Consent = AskerProfessional, true
+	f := ProfessionalForm{Name: "Sam", Organisation: "School", Role: "Teacher", Email: "s@example.org", Phone: "01902 000000", FamilyAgreed: "yes"}
+	f.Apply(r)
+	r.Consent = true
+	f.FamilyAgreed, f.NoConsentReason = "no", "Telling them could put the child at risk"
+	f.Apply(r)
+	if r.Consent {
+		t.Error("the family's agreement changed from yes to no and the confirmation was kept")
+	}
+}
+
+// A professional's child protection concern goes to the front door whatever the family said.
+func TestChildProtectionStandsWithAgreement(t *testing.T) {
+	r := &Referral{Asker: AskerProfessional, Danger: "no", Postcode: "WV1 1AA", Needs: []Need{NeedParenting}}
+	f := ProfessionalForm{Name: "Sam", Organisation: "School", Role: "Teacher", Email: "s@example.org", Phone: "01902 000000",
+		FamilyAgreed: "yes", ChildProtection: "yes"}
+	f.Apply(r)
+	if !r.Urgent() {
+		t.Fatal("a child protection concern with the family's agreement is not urgent")
+	}
+	if d := SampleConfig().Route(r, today); d.Team.Kind != KindFrontDoor {
+		t.Errorf("went to %s, want the front door", d.Team.ID)
 	}
 }

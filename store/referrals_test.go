@@ -42,7 +42,7 @@ func complete() referral.Referral {
 		Story: "Zebedee my partner hits me", Adult: referral.Adult{Name: "Quentinella Marsh"},
 		Children: []referral.Child{{Name: "Ottoline", Age: &age}}, Postcode: "WV1 1AA", NoNetwork: true,
 		Contact: referral.Contact{Safe: []referral.Method{referral.ByEmail, referral.ByText}, Email: "quentinella@example.org",
-			Phone: "07700900123", SayWhoWeAre: "no", Confirmation: true},
+			Phone: "07700900123", SayWhoWeAre: "yes", Confirmation: true},
 		Consent: true,
 	}
 }
@@ -63,20 +63,37 @@ func TestSubmitStoresSealedWithNotifications(t *testing.T) {
 	if err := svc.SaveDraft(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	done, err := svc.Submit(ctx, d)
-	if err != nil {
-		t.Fatal(err)
+	// A double click reaches two instances at once: each loads the draft, each submits.
+	var copies [2]*referral.Draft
+	for i := range copies {
+		if copies[i], err = svc.LoadDraft(ctx, d.ID); err != nil {
+			t.Fatal(err)
+		}
 	}
-	ref := done.Reference
-	if _, ok := referral.NormaliseReference(ref); !ok {
-		t.Fatalf("reference %q", ref)
+	var refs [2]string
+	var wg sync.WaitGroup
+	for i := range copies {
+		wg.Go(func() {
+			done, err := svc.Submit(ctx, copies[i])
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			refs[i] = done.Reference
+		})
 	}
-	// The same draft submitted again (double click, back and resubmit, a second instance
-	// loading it afresh) is the same referral.
-	again, _ := svc.LoadDraft(ctx, d.ID)
-	again.Reference = "" // as if the first submission's draft save had been lost
-	if second, err := svc.Submit(ctx, again); err != nil || second.Reference != ref {
-		t.Fatalf("second submit = %v, %v; want the same reference %s", second, err, ref)
+	wg.Wait()
+	ref := refs[0]
+	if _, ok := referral.NormaliseReference(ref); !ok || refs[1] != ref {
+		t.Fatalf("references %q: want one valid reference for both submissions", refs)
+	}
+	// Afterwards the draft keeps the confirmation and none of the answers.
+	after, err := svc.LoadDraft(ctx, d.ID)
+	if err != nil || after.Receipt == nil || after.Receipt.Reference != ref || after.Referral.Story != "" {
+		t.Fatalf("draft after sending: %+v, %v", after, err)
+	}
+	if again, err := svc.Submit(ctx, after); err != nil || again.Reference != ref {
+		t.Fatalf("submitting the sent draft again = %v, %v", again, err)
 	}
 
 	rec, err := db.Referral(ctx, ref)
@@ -94,7 +111,7 @@ func TestSubmitStoresSealedWithNotifications(t *testing.T) {
 	// Notifications: one per team and the family's own, in the outbox with the referral.
 	entries, err := db.Outbox(ctx, 10)
 	if err != nil || len(entries) != 3 {
-		t.Fatalf("outbox %+v, %v; want 3 notifications", entries, err)
+		t.Fatalf("outbox %+v, %v; want 3 notifications (and no more from the second submission)", entries, err)
 	}
 	pending, err := db.ClaimOutbox(ctx, now, time.Minute, 10)
 	if err != nil || len(pending) != 3 {
@@ -109,6 +126,9 @@ func TestSubmitStoresSealedWithNotifications(t *testing.T) {
 		to = append(to, l.To)
 		if strings.Contains(l.Text, "Zebedee") || strings.Contains(l.Subject, "Quentinella") {
 			t.Errorf("notification %q carries what the family told us", l.Subject)
+		}
+		if l.To == "quentinella@example.org" && (strings.Contains(l.Text, "Family Help team") || strings.Contains(l.Text, "abuse")) {
+			t.Errorf("the family's confirmation says what it is about: %q", l.Text)
 		}
 	}
 	if want := "wv-central.familyhelp@example.org domestic-abuse.familyhelp@example.org quentinella@example.org"; strings.Join(to, " ") != want {

@@ -62,6 +62,8 @@ type ReferStart struct {
 	Council     string
 	// Resume is set when the person has answers in progress.
 	Resume string
+	// Notice says their earlier answers were deleted.
+	Notice string
 }
 
 // WhoPage asks who is asking.
