@@ -556,21 +556,30 @@ func (s *Server) referUrgent(c *fiber.Ctx) error {
 	return render(c, views.UrgentAdvice(views.UrgentPage{Base: b, Next: next}))
 }
 
-func (s *Server) referCheck(c *fiber.Ctx) error {
-	d, err := s.draft(c)
-	if err != nil {
-		return err
+// completeDraft loads a draft that is ready to check and send. Otherwise it answers with where
+// the person should be instead, and d is nil.
+func (s *Server) completeDraft(c *fiber.Ctx) (d *referral.Draft, err error) {
+	if d, err = s.draft(c); err != nil {
+		return nil, err
 	}
-	if d == nil {
-		return toStart(c, d)
-	}
-	if d.Reference != "" {
-		return c.Redirect("/refer/done", fiber.StatusSeeOther)
+	switch {
+	case d == nil:
+		return nil, toStart(c, d)
+	case d.Reference != "":
+		return nil, c.Redirect("/refer/done", fiber.StatusSeeOther)
 	}
 	if step, gap := referral.Incomplete(&d.Referral, time.Now()); gap {
 		// A change can make a new page apply (a professional's details); answering it
-		// comes back here.
-		return c.Redirect("/refer/"+string(step)+"?change=1", fiber.StatusSeeOther)
+		// comes back to the check page.
+		return nil, c.Redirect("/refer/"+string(step)+"?change=1", fiber.StatusSeeOther)
+	}
+	return d, nil
+}
+
+func (s *Server) referCheck(c *fiber.Ctx) error {
+	d, err := s.completeDraft(c)
+	if d == nil || err != nil {
+		return err
 	}
 	notice := ""
 	if failed, _ := c.Locals(csrfFailedKey).(bool); failed {
@@ -589,18 +598,9 @@ func (s *Server) renderCheck(c *fiber.Ctx, d *referral.Draft, notice string) err
 // referSubmit sends the referral: once, however often the button is pressed.
 func (s *Server) referSubmit(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	d, err := s.draft(c)
-	if err != nil {
+	d, err := s.completeDraft(c)
+	if d == nil || err != nil {
 		return err
-	}
-	if d == nil {
-		return toStart(c, d)
-	}
-	if d.Reference != "" {
-		return c.Redirect("/refer/done", fiber.StatusSeeOther)
-	}
-	if step, gap := referral.Incomplete(&d.Referral, time.Now()); gap {
-		return c.Redirect("/refer/"+string(step)+"?change=1", fiber.StatusSeeOther)
 	}
 	// A filled honeypot or a journey quicker than any person is a script. It is told no more
 	// than a person would need, and the answers stay.
