@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +29,12 @@ type Directory struct {
 	Store Store
 	Index search.Index
 	Log   *slog.Logger
+	// Queue carries changes from the store to the index; New sets it when the store is one.
+	// Without it a change reaches the index only if the engine takes it when it is saved, or
+	// at the next rebuild.
+	Queue IndexQueue
+	// Now is the clock for the queue's due times and leases; nil uses time.Now.
+	Now func() time.Time
 
 	// recent holds services read lately, so a popular results page or service page does not
 	// read and decode the same rows for every family. Entries expire after cacheTTL, which
@@ -39,6 +46,9 @@ type Directory struct {
 	// engine stops asking a failing search engine for a while, so that during an outage each
 	// family's search goes straight to the database instead of waiting for the engine to fail.
 	engine *gobreaker.CircuitBreaker[search.Result]
+
+	wakeOnce sync.Once
+	wake     chan struct{}
 }
 
 // Circuit breaker settings: a few failures in a row open it; after engineRetry one search is
@@ -63,6 +73,7 @@ func New(store Store, index search.Index, log *slog.Logger) *Directory {
 			MaximumSize:      cacheSize,
 			ExpiryCalculator: otter.ExpiryWriting[string, *Service](cacheTTL),
 		})}
+	d.Queue, _ = store.(IndexQueue)
 	d.engine = gobreaker.NewCircuitBreaker[search.Result](gobreaker.Settings{
 		Name:        "search engine",
 		MaxRequests: 1,
@@ -260,11 +271,35 @@ func (d *Directory) Get(ctx context.Context, id string) (*Service, error) {
 // written again, then services the index holds but the store no longer lists as active are
 // removed. The index is never emptied on the way, so searches, here or on another instance
 // sharing the engine, keep finding services while it runs.
+//
+// The index jobs due when it starts are claimed first and finished once it succeeds: the
+// rebuild reads the store after claiming them, so it covers them, and a seeded or imported
+// database does not have every service applied a second time. A service queued again while
+// the rebuild runs stays queued, as the rebuild may have read it before the change, and
+// reaches the index when the rebuild ends.
 func (d *Directory) Reindex(ctx context.Context) (int, error) {
 	d.version.Add(1)
 	if d.recent != nil {
 		d.recent.InvalidateAll()
 	}
+	jobs, err := d.claimAll(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reindex: %w", err)
+	}
+	n, err := d.rebuild(ctx)
+	if err != nil {
+		if rerr := d.release(ctx, jobs, "rebuild failed"); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("reindex: %w", rerr))
+		}
+		return n, err
+	}
+	if err := d.finish(ctx, jobs); err != nil {
+		return n, fmt.Errorf("reindex: %w", err)
+	}
+	return n, nil
+}
+
+func (d *Directory) rebuild(ctx context.Context) (int, error) {
 	var batch []search.Document
 	n := 0
 	flush := func() error {
@@ -326,41 +361,34 @@ func (d *Directory) prune(ctx context.Context) error {
 	return nil
 }
 
-// Save stores services, updates the index and forgets cached copies. The database is the
-// source of truth: if the index cannot be updated now, the change is still saved and a
-// rebuild (at start, or familyhelp reindex) brings the index up to date.
+// Save stores services, forgets cached copies and brings the index into step.
+//
+// The store queues an index job for each service in the same transaction as the change, so
+// once Save has stored them the change cannot be lost. Save then applies those jobs itself
+// before it returns, rather than leaving them to the sync loop, so that an editor who saves a
+// service finds it in a search straight away (read-your-writes). If the engine fails, Save
+// still succeeds: the jobs wait in the queue and RunIndexSync applies them when the engine is
+// back.
 func (d *Directory) Save(ctx context.Context, services ...*Service) error {
 	if err := d.Store.SaveServices(ctx, services...); err != nil {
 		return err
 	}
+	ids := make([]string, 0, len(services))
 	for _, s := range services {
-		d.Forget(s.ID)
+		ids = append(ids, s.ID)
 	}
-	if err := d.IndexServices(ctx, services...); err != nil {
-		d.logger().Warn("saved services but could not update the search index", "err", err)
-	}
+	d.Forget(ids...)
+	d.indexNow(ctx, ids)
 	return nil
 }
 
-// IndexServices puts services into the index, or takes them out if they are not active.
-func (d *Directory) IndexServices(ctx context.Context, services ...*Service) error {
-	var docs []search.Document
-	var gone []string
-	for _, s := range services {
-		if s.Status == Active {
-			docs = append(docs, DocumentFor(s))
-		} else {
-			gone = append(gone, s.ID)
-		}
+// Delete removes a service from the store and, like Save, from the index.
+func (d *Directory) Delete(ctx context.Context, id string) error {
+	if err := d.Store.DeleteService(ctx, id); err != nil {
+		return fmt.Errorf("delete service: %w", err)
 	}
-	if len(docs) > 0 {
-		if err := d.Index.Upsert(ctx, docs...); err != nil {
-			return err
-		}
-	}
-	if len(gone) > 0 {
-		return d.Index.Delete(ctx, gone...)
-	}
+	d.Forget(id)
+	d.indexNow(ctx, []string{id})
 	return nil
 }
 

@@ -78,25 +78,36 @@ func (s *Server) referRoutes(app *fiber.App) {
 // so any instance can check them. A token that fails does not lose the person's answers: the
 // handler re-shows the page with what they typed and a fresh token.
 func (s *Server) csrf() fiber.Handler {
+	return s.csrfFor("/refer", csrfCookie, s.afterCSRFFailure)
+}
+
+// csrfFor is the CSRF middleware for the forms under path. On a failed token the request
+// gets a fresh token and goes to onFail, which shows the page again.
+func (s *Server) csrfFor(path, cookie string, onFail fiber.Handler) fiber.Handler {
 	// The middleware's cookie is Secure or not once and for all, so there is one of each, and
-	// HTTPS requests get the Secure one whatever the configured address says.
-	plain, secure := s.csrfWith(false), s.csrfWith(true)
+	// HTTPS requests get the Secure one whatever the configured address says. A __Host-
+	// cookie is always Secure, on path /.
+	hostOnly := strings.HasPrefix(cookie, "__Host-")
+	if hostOnly {
+		path = "/"
+	}
+	plain, secure := s.csrfWith(path, cookie, false, onFail), s.csrfWith(path, cookie, true, onFail)
 	return func(c *fiber.Ctx) error {
-		if s.secure(c) {
+		if hostOnly || s.secure(c) {
 			return secure(c)
 		}
 		return plain(c)
 	}
 }
 
-func (s *Server) csrfWith(secureCookie bool) fiber.Handler {
+func (s *Server) csrfWith(path, cookie string, secureCookie bool, onFail fiber.Handler) fiber.Handler {
 	return csrf.New(csrf.Config{
 		KeyLookup:      "form:_csrf",
-		CookieName:     csrfCookie,
+		CookieName:     cookie,
 		CookieSecure:   secureCookie,
 		CookieHTTPOnly: true,
 		CookieSameSite: "Lax",
-		CookiePath:     "/refer",
+		CookiePath:     path,
 		// Gone when the browser closes: no trace on the phone that this form was opened.
 		CookieSessionOnly: true,
 		Expiration:        csrfLifetime,
@@ -114,11 +125,11 @@ func (s *Server) csrfWith(secureCookie bool) fiber.Handler {
 					return err
 				}
 			}
-			c.Cookie(&fiber.Cookie{Name: csrfCookie, Value: token, Path: "/refer", Secure: s.secure(c),
+			c.Cookie(&fiber.Cookie{Name: cookie, Value: token, Path: path, Secure: secureCookie,
 				HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, SessionOnly: true})
 			c.Locals(csrfTokenKey, token)
 			c.Locals(csrfFailedKey, true)
-			return s.afterCSRFFailure(c)
+			return onFail(c)
 		},
 	})
 }

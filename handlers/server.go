@@ -69,6 +69,13 @@ type Server struct {
 	// TrustedProxies are our own load balancers: behind them, the client's address is read
 	// from X-Forwarded-For (see clientIP).
 	TrustedProxies []netip.Prefix
+	// StaffPortal, StaffInbox and StaffAdmin are the staff portal's accounts and sessions,
+	// referral inbox, and admin pages; the portal is served when StaffPortal is set.
+	StaffPortal StaffPortal
+	StaffInbox  StaffInbox
+	StaffAdmin  StaffAdmin
+	// BaseURL is the site's address, for links staff send on (one-time links).
+	BaseURL string
 	// MinFillTime is how long a journey must take before it can be sent (DefaultMinFillTime).
 	MinFillTime time.Duration
 
@@ -143,6 +150,9 @@ func (s *Server) App() (*fiber.App, error) {
 	}), s.service)
 	if s.Referrals != nil {
 		s.referRoutes(app)
+	}
+	if s.StaffPortal != nil {
+		s.staffRoutes(app)
 	}
 	app.Get("/cover-your-tracks", s.page(views.CoverYourTracksPage, "Cover your tracks online"))
 	app.Get("/accessibility", s.page(views.AccessibilityPage, "Accessibility statement"))

@@ -19,13 +19,23 @@ var ErrNotFound = errors.New("not found")
 // that the person told us is in Sealed.
 type Record struct {
 	Reference string
-	// Key is the draft's id: submitting the same draft twice finds the first referral.
+	// Key is a hash of the draft's id: submitting the same draft twice finds the first
+	// referral.
 	Key       string
 	TeamID    string
 	AlsoTeams []string
 	Urgent    bool
 	CreatedAt time.Time
-	Sealed    []byte
+	// Needs are kept in the clear for the inbox's filter: they say no more than the teams it
+	// went to.
+	Needs     []Need
+	Status    Status
+	Outcome   string
+	UpdatedAt time.Time
+	ClosedAt  time.Time
+	// Purged is set once the contents were deleted under the retention rule.
+	Purged bool
+	Sealed []byte
 }
 
 // Outgoing is a notification to send, sealed: even a team mailbox's message is kept sealed
@@ -43,6 +53,18 @@ const (
 	KindTeam   = "team"
 	KindFamily = "family"
 )
+
+// OutboxEntry is a notification as staff see it: never its contents.
+type OutboxEntry struct {
+	Reference string
+	Kind      string
+	TeamID    string
+	Created   time.Time
+	Attempts  int
+	Sent      bool
+	GaveUp    bool
+	LastError string
+}
 
 // Letter is the content of a notification before it is sealed.
 type Letter struct {
@@ -191,7 +213,7 @@ func (s *Service) Submit(ctx context.Context, d *Draft) (*Draft, error) {
 	r.Decision = &decision
 	for range 5 {
 		rec := Record{Reference: NewReference(), Key: draftKey(d.ID), TeamID: decision.Team.ID,
-			Urgent: decision.Urgent, CreatedAt: now}
+			Urgent: decision.Urgent, CreatedAt: now, UpdatedAt: now, Needs: r.Needs, Status: StatusNew}
 		for _, t := range decision.Also {
 			rec.AlsoTeams = append(rec.AlsoTeams, t.ID)
 		}
@@ -255,6 +277,17 @@ func (s *Service) letters(reference string, r *Referral) ([]Outgoing, error) {
 		}
 	}
 	return out, nil
+}
+
+// TeamLetterFor seals the notification telling a team about a referral, for a transfer.
+func (s *Service) TeamLetterFor(reference string, urgent bool, t Team, kind string) (Outgoing, error) {
+	subject, text := s.TeamLetter(reference, urgent, s.StaffLink(reference))
+	plain, err := json.Marshal(Letter{To: t.Mailbox, Subject: subject, Text: text})
+	if err != nil {
+		return Outgoing{}, err
+	}
+	key := reference + "/" + kind + "/" + t.ID + "/" + s.now().Format("20060102T150405.000000")
+	return Outgoing{Key: key, Kind: KindTeam, TeamID: t.ID, Sealed: s.Sealed.Seal(plain, []byte("outbox:"+key))}, nil
 }
 
 // OpenLetter opens a sealed notification, for the worker that sends it.

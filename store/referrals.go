@@ -27,9 +27,15 @@ func (s *DB) CreateReferral(ctx context.Context, rec referral.Record, out []refe
 		return referral.Record{}, false, err
 	}
 	created := rec.CreatedAt.UTC().Format(stampFormat)
-	_, err = tx.ExecContext(ctx, `INSERT INTO referrals (reference, draft_key, team_id, also_teams, urgent, created_at, sealed)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		rec.Reference, rec.Key, rec.TeamID, strings.Join(rec.AlsoTeams, " "), rec.Urgent, created, rec.Sealed)
+	status := rec.Status
+	if status == "" {
+		status = referral.StatusNew
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO referrals (reference, draft_key, team_id, also_teams, urgent, created_at, sealed,
+			status, needs, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		rec.Reference, rec.Key, rec.TeamID, strings.Join(rec.AlsoTeams, " "), rec.Urgent, created, rec.Sealed,
+		string(status), joinNeeds(rec.Needs), created)
 	if err != nil {
 		if isUniqueViolation(err) {
 			// The draft key was checked above inside this transaction, so it is the reference.
@@ -54,21 +60,23 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+const referralColumns = `reference, draft_key, team_id, also_teams, urgent, created_at, sealed, status, needs, outcome,
+	updated_at, closed_at, purged_at`
+
 func referralByKey(ctx context.Context, q queryer, key string) (referral.Record, error) {
-	return scanReferral(q.QueryRowContext(ctx, `SELECT reference, draft_key, team_id, also_teams, urgent, created_at, sealed
-		FROM referrals WHERE draft_key = $1`, key))
+	return scanReferral(q.QueryRowContext(ctx, `SELECT `+referralColumns+` FROM referrals WHERE draft_key = $1`, key))
 }
 
 // Referral returns a stored referral by its reference.
 func (s *DB) Referral(ctx context.Context, reference string) (referral.Record, error) {
-	return scanReferral(s.db.QueryRowContext(ctx, `SELECT reference, draft_key, team_id, also_teams, urgent, created_at, sealed
-		FROM referrals WHERE reference = $1`, reference))
+	return scanReferral(s.db.QueryRowContext(ctx, `SELECT `+referralColumns+` FROM referrals WHERE reference = $1`, reference))
 }
 
-func scanReferral(row *sql.Row) (referral.Record, error) {
+func scanReferral(row interface{ Scan(...any) error }) (referral.Record, error) {
 	var rec referral.Record
-	var also, created string
-	err := row.Scan(&rec.Reference, &rec.Key, &rec.TeamID, &also, &rec.Urgent, &created, &rec.Sealed)
+	var also, created, status, needs, updated, closed, purged string
+	err := row.Scan(&rec.Reference, &rec.Key, &rec.TeamID, &also, &rec.Urgent, &created, &rec.Sealed,
+		&status, &needs, &rec.Outcome, &updated, &closed, &purged)
 	if errors.Is(err, sql.ErrNoRows) {
 		return rec, referral.ErrNotFound
 	}
@@ -76,10 +84,28 @@ func scanReferral(row *sql.Row) (referral.Record, error) {
 		return rec, fmt.Errorf("read referral: %w", err)
 	}
 	rec.AlsoTeams = strings.Fields(also)
+	rec.Status = referral.Status(status)
+	for _, n := range strings.Fields(needs) {
+		rec.Needs = append(rec.Needs, referral.Need(n))
+	}
+	rec.Purged = purged != ""
 	if rec.CreatedAt, err = time.Parse(stampFormat, created); err != nil {
 		return rec, fmt.Errorf("read referral: %w", err)
 	}
+	rec.UpdatedAt, _ = time.Parse(stampFormat, updated)
+	rec.ClosedAt, _ = time.Parse(stampFormat, closed)
 	return rec, nil
+}
+
+func joinNeeds(needs []referral.Need) string {
+	var b strings.Builder
+	for i, n := range needs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(string(n))
+	}
+	return b.String()
 }
 
 // GetDraft returns a draft's sealed answers unless it has expired.
@@ -181,29 +207,17 @@ func (s *DB) MarkFailed(ctx context.Context, id int64, attempts int, next time.T
 	return nil
 }
 
-// OutboxEntry is a notification as staff see it: never its contents.
-type OutboxEntry struct {
-	Reference string
-	Kind      string
-	TeamID    string
-	Created   time.Time
-	Attempts  int
-	Sent      bool
-	GaveUp    bool
-	LastError string
-}
-
 // Outbox lists notifications, newest first, for staff to see what is waiting.
-func (s *DB) Outbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
+func (s *DB) Outbox(ctx context.Context, limit int) ([]referral.OutboxEntry, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT reference, kind, team_id, created_at, attempts, sent_at, gave_up, last_error
 		FROM outbox ORDER BY id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
 	defer rows.Close()
-	var out []OutboxEntry
+	var out []referral.OutboxEntry
 	for rows.Next() {
-		var e OutboxEntry
+		var e referral.OutboxEntry
 		var created, sent string
 		if err := rows.Scan(&e.Reference, &e.Kind, &e.TeamID, &created, &e.Attempts, &sent, &e.GaveUp, &e.LastError); err != nil {
 			return nil, fmt.Errorf("list notifications: %w", err)

@@ -75,7 +75,8 @@ func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 const timeFormat = time.RFC3339Nano
 
-// SaveServices adds or replaces services and their organisations, all in one transaction.
+// SaveServices adds or replaces services and their organisations, and queues their index jobs,
+// all in one transaction.
 func (s *DB) SaveServices(ctx context.Context, services ...*directory.Service) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -100,12 +101,14 @@ func (s *DB) SaveServices(ctx context.Context, services ...*directory.Service) e
 		return fmt.Errorf("save services: %w", err)
 	}
 	defer svc.Close()
+	now := time.Now().UTC()
+	ids := make([]string, 0, len(services))
 	for _, sv := range services {
 		if sv.ID == "" || sv.Organisation.ID == "" {
 			return fmt.Errorf("save services: a service and its organisation need ids")
 		}
 		if sv.UpdatedAt.IsZero() {
-			sv.UpdatedAt = time.Now().UTC()
+			sv.UpdatedAt = now
 		}
 		o := sv.Organisation
 		if _, err := org.ExecContext(ctx, o.ID, o.Name, o.Description, o.Website, o.Email); err != nil {
@@ -119,6 +122,10 @@ func (s *DB) SaveServices(ctx context.Context, services ...*directory.Service) e
 			sv.LastReviewed.UTC().Format(timeFormat), sv.UpdatedAt.UTC().Format(timeFormat), string(data)); err != nil {
 			return fmt.Errorf("save service %s: %w", sv.ID, err)
 		}
+		ids = append(ids, sv.ID)
+	}
+	if err := queueIndex(ctx, tx, now, ids...); err != nil {
+		return fmt.Errorf("save services: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("save services: %w", err)
@@ -206,14 +213,26 @@ func (s *DB) EachService(ctx context.Context, fn func(*directory.Service) error)
 	return nil
 }
 
-// DeleteService removes a service; a missing one is directory.ErrNotFound.
+// DeleteService removes a service and queues its index job in one transaction; a missing one
+// is directory.ErrNotFound.
 func (s *DB) DeleteService(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM services WHERE id = $1`, id)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("delete service: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `DELETE FROM services WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("delete service: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return directory.ErrNotFound
+	}
+	if err := queueIndex(ctx, tx, time.Now(), id); err != nil {
+		return fmt.Errorf("delete service: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("delete service: %w", err)
 	}
 	return nil
 }

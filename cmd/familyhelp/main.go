@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	_ "time/tzdata" // staff pages show UK time; the distroless image has no zoneinfo
 
 	"familyhelp/directory"
 	"familyhelp/handlers"
@@ -28,6 +29,7 @@ import (
 	"familyhelp/search/meili"
 	"familyhelp/secret"
 	"familyhelp/seed"
+	"familyhelp/staff"
 	"familyhelp/store"
 )
 
@@ -42,7 +44,10 @@ Commands:
   seed                  add the national helplines and the sample services, and rebuild the index
   seed --synthetic N    add N made-up services (the same every time) for benchmarks
   reindex               bring the search index into step with the database
-  purge                 delete expired drafts and tokens now (serve also does it every few minutes)
+  purge                 delete expired drafts, tokens and sessions, and the contents of referrals
+                        closed longer ago than FAMILYHELP_RETENTION_DAYS (serve also does it)
+  staff add --email E --name N --role R [--team T]
+                        create a staff account and print a one-time link to set its password
   help                  show this help
 
 Configuration is by environment variable; see README.md.
@@ -99,17 +104,20 @@ func run(ctx context.Context, args []string, out io.Writer, log *slog.Logger) er
 			return usageError(err.Error())
 		}
 		return seedCommand(ctx, cfg, log, out, *synthetic)
+	case "staff":
+		return staffCommand(ctx, cfg, log, out, args)
 	case "purge":
 		a, err := open(ctx, cfg, log, false)
 		if err != nil {
 			return err
 		}
 		defer a.close()
-		drafts, tokens, err := purge(ctx, a)
+		n, err := purge(ctx, a, cfg.Retention)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "deleted %d expired drafts and %d expired tokens\n", drafts, tokens)
+		fmt.Fprintf(out, "deleted %d expired drafts, %d expired tokens and %d expired sessions; removed the contents of %d closed referrals\n",
+			n.drafts, n.tokens, n.sessions, n.referrals)
 		return nil
 	case "reindex":
 		a, err := open(ctx, cfg, log, true)
@@ -142,6 +150,8 @@ type config struct {
 	SecretKey   string
 	RoutingFile string
 	Proxies     string
+	// Retention is how long a closed referral's contents are kept.
+	Retention time.Duration
 	// MinFill is how long a referral must take before it can be sent; faster is a script.
 	MinFill time.Duration
 }
@@ -167,6 +177,12 @@ func configFromEnv() config {
 		RoutingFile: get("FAMILYHELP_ROUTING", ""),
 		MinFill:     handlers.DefaultMinFillTime,
 		Proxies:     get("FAMILYHELP_TRUSTED_PROXIES", ""),
+		Retention:   defaultRetention,
+	}
+	if v := get("FAMILYHELP_RETENTION_DAYS", ""); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			c.Retention = time.Duration(n) * 24 * time.Hour
+		}
 	}
 	if v := get("FAMILYHELP_MIN_FILL_SECONDS", ""); v != "" {
 		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
@@ -177,11 +193,13 @@ func configFromEnv() config {
 }
 
 type app struct {
-	db   *store.DB
-	ix   search.Index
-	dir  *directory.Directory
-	key  *secret.Key
-	refs *referral.Service
+	db     *store.DB
+	ix     search.Index
+	dir    *directory.Directory
+	key    *secret.Key
+	refs   *referral.Service
+	portal *staff.Portal
+	inbox  *staff.Inbox
 }
 
 func (a *app) close() {
@@ -224,6 +242,8 @@ func open(ctx context.Context, cfg config, log *slog.Logger, withIndex bool) (*a
 		TeamLetter: notify.TeamNotification, FamilyLetter: notify.FamilyConfirmation,
 		StaffLink: func(ref string) string { return cfg.BaseURL + "/staff/referrals/" + ref },
 	}
+	a.portal = &staff.Portal{Store: db, Sealer: a.key.Box("totp"), Issuer: "Family Help"}
+	a.inbox = &staff.Inbox{Store: db, Referrals: a.refs, Notes: a.key.Box("notes"), Audit: db, Routing: routing}
 	if withIndex {
 		if cfg.MeiliURL != "" {
 			a.ix, err = meili.New(ctx, cfg.MeiliURL, cfg.MeiliKey, "services")
@@ -314,7 +334,12 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	} else {
 		log.Info("SMTP_URL is not set: notifications wait in the outbox")
 	}
-	go purgeEvery(ctx, a, log, purgeInterval)
+	if err := demoAccounts(ctx, a, os.Stdout); err != nil {
+		return err
+	}
+	go purgeEvery(ctx, a, log, purgeInterval, cfg.Retention)
+	stopIndexSync := startIndexSync(ctx, a)
+	defer stopIndexSync()
 	srv := &handlers.Server{
 		Directory:      a.dir,
 		Settings:       a.db,
@@ -328,6 +353,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		CSRFStorage:    a.db.KV(),
 		SecureCookies:  strings.HasPrefix(cfg.BaseURL, "https://"),
 		MinFillTime:    cfg.MinFill,
+		StaffPortal:    a.portal,
+		StaffInbox:     a.inbox,
+		StaffAdmin:     a.db,
+		BaseURL:        cfg.BaseURL,
 		TrustedProxies: proxies,
 	}
 	web, err := srv.App()

@@ -50,6 +50,16 @@ func TestCommands(t *testing.T) {
 	if out, err = runCmd(t, "purge"); err != nil || !strings.Contains(out, "deleted 0 expired drafts") {
 		t.Errorf("purge: %q, %v", out, err)
 	}
+	out, err = runCmd(t, "staff", "add", "--email", "Sam@Example.org", "--name", "Sam", "--role", "member", "--team", "ws-north")
+	if err != nil || !strings.Contains(out, "created sam@example.org (Team member)") || !strings.Contains(out, "/staff/set-password?token=") {
+		t.Errorf("staff add: %q, %v", out, err)
+	}
+	if _, err = runCmd(t, "staff", "add", "--email", "sam@example.org", "--name", "Sam again", "--role", "editor"); err == nil {
+		t.Error("staff add with an email already used succeeded")
+	}
+	if _, err = runCmd(t, "staff", "add", "--email", "kim@example.org", "--name", "Kim", "--role", "member", "--team", "no-such-team"); err == nil {
+		t.Error("staff add with a made-up team succeeded")
+	}
 	t.Setenv("FAMILYHELP_ROUTING", filepath.Join(t.TempDir(), "missing.yaml"))
 	if _, err = runCmd(t, "migrate"); err == nil || !strings.Contains(err.Error(), "FAMILYHELP_ROUTING") {
 		t.Errorf("a missing routing file: %v, want an error naming FAMILYHELP_ROUTING", err)

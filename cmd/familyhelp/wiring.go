@@ -12,6 +12,7 @@ import (
 	"familyhelp/ratelimit"
 	"familyhelp/ratelimit/redisrate"
 	"familyhelp/referral"
+	"familyhelp/staff"
 	"familyhelp/store"
 )
 
@@ -94,19 +95,44 @@ func (o outbox) MarkFailed(ctx context.Context, id int64, attempts int, next tim
 // expired, but should not stay on disk either.
 const purgeInterval = 5 * time.Minute
 
-func purge(ctx context.Context, a *app) (drafts, tokens int, err error) {
-	if drafts, err = a.db.PurgeDrafts(ctx, time.Now()); err != nil {
-		return 0, 0, err
+// defaultRetention is how long a closed referral's contents are kept: two years, after which
+// only its reference, teams and dates remain.
+const defaultRetention = 2 * 365 * 24 * time.Hour
+
+type purged struct{ drafts, tokens, sessions, referrals int }
+
+func purge(ctx context.Context, a *app, retention time.Duration) (purged, error) {
+	var n purged
+	var err error
+	now := time.Now()
+	if n.drafts, err = a.db.PurgeDrafts(ctx, now); err != nil {
+		return n, err
 	}
-	tokens, err = a.db.KV().Purge(ctx)
-	return drafts, tokens, err
+	if n.tokens, err = a.db.KV().Purge(ctx); err != nil {
+		return n, err
+	}
+	if n.sessions, err = a.db.PurgeSessions(ctx, now); err != nil {
+		return n, err
+	}
+	refs, err := a.db.PurgeClosedReferrals(ctx, now.Add(-retention), now)
+	if err != nil {
+		return n, err
+	}
+	n.referrals = len(refs)
+	for _, r := range refs {
+		// The audit trail keeps the reference only.
+		if err := a.db.Audit(ctx, staff.Entry{At: now, Action: "deleted the contents of a closed referral", Target: "referral:" + r}); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
-func purgeEvery(ctx context.Context, a *app, log *slog.Logger, every time.Duration) {
+func purgeEvery(ctx context.Context, a *app, log *slog.Logger, every, retention time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if _, _, err := purge(ctx, a); err != nil && ctx.Err() == nil {
+		if _, err := purge(ctx, a, retention); err != nil && ctx.Err() == nil {
 			log.Warn("purge expired drafts", "err", err)
 		}
 		select {
@@ -114,5 +140,25 @@ func purgeEvery(ctx context.Context, a *app, log *slog.Logger, every time.Durati
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// indexSyncInterval is how often the search index queue is looked at without being woken: it
+// bounds how late a retry after an engine failure, or a change an instance saved but did not
+// apply before it stopped, reaches the index.
+const indexSyncInterval = 5 * time.Second
+
+// startIndexSync runs the directory's index sync loop. stop ends it and waits, so the index and
+// the database are not closed under a batch being applied.
+func startIndexSync(ctx context.Context, a *app) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.dir.RunIndexSync(ctx, indexSyncInterval)
+	}()
+	return func() {
+		cancel()
+		<-done
 	}
 }
