@@ -26,9 +26,9 @@ type StaffPortal interface {
 	StartSession(ctx context.Context, a *staff.Account, verified bool) (string, error)
 	Resume(ctx context.Context, token string) (*staff.Account, *staff.Session, error)
 	EndSession(ctx context.Context, token string) error
-	Verify(ctx context.Context, s *staff.Session) error
-	NewTOTP(ctx context.Context, a *staff.Account) (*otp.Key, error)
-	CheckCode(a *staff.Account, code string) bool
+	Verify(ctx context.Context, s *staff.Session) (string, error)
+	PendingTOTP(ctx context.Context, a *staff.Account) (*otp.Key, error)
+	CheckCode(ctx context.Context, a *staff.Account, code string) bool
 	EnableTOTP(ctx context.Context, a *staff.Account, code string) error
 	SetPassword(ctx context.Context, linkToken, password string) (*staff.Account, error)
 	NewAccount(ctx context.Context, email, name string, role staff.Role, team string) (*staff.Account, string, error)
@@ -49,7 +49,8 @@ type StaffAdmin interface {
 	Audit(ctx context.Context, e staff.Entry) error
 	Setting(ctx context.Context, key string) (string, error)
 	SetSetting(ctx context.Context, key, value string) error
-	Outbox(ctx context.Context, limit int) ([]referral.OutboxEntry, error)
+	// OutboxFor lists a team's notifications for referrals it still has ("" for every one).
+	OutboxFor(ctx context.Context, team string, limit int) ([]referral.OutboxEntry, error)
 }
 
 // RequireTwoStepKey is the setting that is "on" when every account must use two-step sign-in.
@@ -124,10 +125,14 @@ func (s *Server) staffSession(full bool) fiber.Handler {
 		}
 		c.Locals(staffAccountKey, a)
 		c.Locals(staffSessionKey, sess)
-		if full && !sess.Verified {
-			if a.TOTPEnabled {
-				return c.Redirect("/staff/login/code", fiber.StatusSeeOther)
-			}
+		if !full {
+			return c.Next()
+		}
+		switch {
+		case !sess.Verified && a.TOTPEnabled:
+			return c.Redirect("/staff/login/code", fiber.StatusSeeOther)
+		case !sess.Verified, !a.TOTPEnabled && s.requireTwoStep(c.UserContext()):
+			// Also a session from before an admin required two-step sign-in of everyone.
 			return c.Redirect("/staff/account/two-step", fiber.StatusSeeOther)
 		}
 		return c.Next()
@@ -161,9 +166,11 @@ func (s *Server) clearStaffCookie(c *fiber.Ctx) {
 		SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Unix(0, 0)})
 }
 
+// requireTwoStep reports whether every account must use two-step sign-in. If the setting
+// cannot be read, it is: failing safe costs a code, failing open costs the second factor.
 func (s *Server) requireTwoStep(ctx context.Context) bool {
 	v, err := s.StaffAdmin.Setting(ctx, RequireTwoStepKey)
-	return err == nil && v == "on"
+	return err != nil || v == "on"
 }
 
 func (s *Server) staffLoginPage(c *fiber.Ctx) error {
@@ -259,15 +266,17 @@ func (s *Server) staffCode(c *fiber.Ctx) error {
 	if !a.TOTPEnabled {
 		return c.Redirect("/staff/account/two-step", fiber.StatusSeeOther)
 	}
-	if limited, _ := s.loginLimited(c, a.Email); limited || !s.StaffPortal.CheckCode(a, c.FormValue("code")) {
+	if limited, _ := s.loginLimited(c, a.Email); limited || !s.StaffPortal.CheckCode(c.UserContext(), a, c.FormValue("code")) {
 		b := s.staffBase(c, "Security code", "")
 		b.Errors, b.HasErrors = []views.FieldError{{Field: "code", Message: "Enter the 6-digit code your app shows now"}}, true
 		c.Status(fiber.StatusUnauthorized)
 		return render(c, views.StaffCodePage(views.StaffCode{Base: b}))
 	}
-	if err := s.StaffPortal.Verify(c.UserContext(), sess); err != nil {
+	token, err := s.StaffPortal.Verify(c.UserContext(), sess)
+	if err != nil {
 		return err
 	}
+	s.setStaffCookie(c, token)
 	return c.Redirect("/staff", fiber.StatusSeeOther)
 }
 
@@ -277,15 +286,16 @@ func (s *Server) staffEnrolPage(c *fiber.Ctx) error {
 
 func (s *Server) renderEnrol(c *fiber.Ctx, errs []views.FieldError) error {
 	a := staffAccount(c)
-	if a.TOTPEnabled && staffSessionOf(c).Verified && len(errs) == 0 {
+	if a.TOTPEnabled {
+		// Set up already: nothing here may replace it.
+		if !staffSessionOf(c).Verified {
+			return c.Redirect("/staff/login/code", fiber.StatusSeeOther)
+		}
 		b := s.staffBase(c, "Two-step sign-in", "two-step")
-		b.Notice = "Two-step sign-in is on for your account."
+		b.Notice = "Two-step sign-in is on for your account. To move it to a new phone, ask your administrator."
 		return render(c, views.StaffHomePage(views.StaffHome{Base: b, TeamName: s.teamName(a.TeamID)}))
 	}
-	if a.TOTPEnabled && !staffSessionOf(c).Verified {
-		return c.Redirect("/staff/login/code", fiber.StatusSeeOther)
-	}
-	key, err := s.StaffPortal.NewTOTP(c.UserContext(), a)
+	key, err := s.StaffPortal.PendingTOTP(c.UserContext(), a)
 	if err != nil {
 		return err
 	}
@@ -305,20 +315,21 @@ func (s *Server) renderEnrol(c *fiber.Ctx, errs []views.FieldError) error {
 
 func (s *Server) staffEnrol(c *fiber.Ctx) error {
 	a := staffAccount(c)
-	if a.TOTPEnabled && !staffSessionOf(c).Verified {
-		return c.Redirect("/staff/login/code", fiber.StatusSeeOther)
+	if a.TOTPEnabled {
+		return s.renderEnrol(c, nil)
 	}
 	if err := s.StaffPortal.EnableTOTP(c.UserContext(), a, c.FormValue("code")); err != nil {
 		var p staff.Problem
 		if errors.As(err, &p) {
-			// A new secret is shown: the one the code was checked against is replaced.
-			return s.renderEnrol(c, []views.FieldError{{Field: "code", Message: p.Error() + ". Scan the new code below, as the old one no longer works"}})
+			return s.renderEnrol(c, []views.FieldError{{Field: "code", Message: p.Error()}})
 		}
 		return err
 	}
-	if err := s.StaffPortal.Verify(c.UserContext(), staffSessionOf(c)); err != nil {
+	token, err := s.StaffPortal.Verify(c.UserContext(), staffSessionOf(c))
+	if err != nil {
 		return err
 	}
+	s.setStaffCookie(c, token)
 	return c.Redirect("/staff", fiber.StatusSeeOther)
 }
 
@@ -428,7 +439,8 @@ func (s *Server) renderReferral(c *fiber.Ctx, errs []views.FieldError, notice st
 		return err
 	}
 	p := views.StaffReferral{Base: s.staffBase(c, "Referral "+o.Record.Reference, "referrals"), Record: o.Record, Referral: o.Referral,
-		Notes: o.Notes, TeamName: s.teamName(o.Record.TeamID), CanTransfer: o.CanTransfer, Received: views.When(o.Record.CreatedAt)}
+		Notes: o.Notes, TeamName: s.teamName(o.Record.TeamID), CanTransfer: o.CanTransfer, CanChangeStatus: o.CanChangeStatus,
+		Received: views.When(o.Record.CreatedAt)}
 	p.Base.Errors, p.Base.HasErrors, p.Base.Notice = errs, len(errs) > 0, notice
 	if s.Routing != nil {
 		p.Teams = s.Routing.Teams
@@ -502,17 +514,18 @@ func (s *Server) staffOutbox(c *fiber.Ctx) error {
 	if err := notFoundUnless(staff.Can(a, staff.ViewOutbox, a.TeamID)); err != nil {
 		return err
 	}
-	entries, err := s.StaffAdmin.Outbox(c.UserContext(), 200)
+	// A team sees the notifications about referrals it has; an admin sees every one (never
+	// their contents).
+	team := a.TeamID
+	if a.Role == staff.RoleAdmin {
+		team = ""
+	}
+	entries, err := s.StaffAdmin.OutboxFor(c.UserContext(), team, 200)
 	if err != nil {
 		return err
 	}
 	p := views.StaffOutbox{Base: s.staffBase(c, "Emails waiting", "outbox")}
 	for _, e := range entries {
-		// A team sees its own notifications; an admin sees every one. Families' own emails
-		// carry no team and are counted only for the admin.
-		if a.Role != staff.RoleAdmin && (e.TeamID == "" || !staff.Can(a, staff.ViewOutbox, e.TeamID)) {
-			continue
-		}
 		state := "Waiting"
 		switch {
 		case e.Sent:

@@ -277,7 +277,6 @@ func TestWorkingAReferral(t *testing.T) {
 	if len(entries) == 0 || entries[0].TeamID != "ws-central" {
 		t.Errorf("outbox %+v: want a notification to the new team", entries)
 	}
-	// The notes are sealed in the database.
 	rec, _ := s.db.Referral(context.Background(), ref)
 	if rec.Status != referral.StatusNew || rec.TeamID != "ws-central" {
 		t.Errorf("after transfer: %+v", rec)
@@ -315,12 +314,34 @@ func TestTwoStepSignIn(t *testing.T) {
 	if p.status != http.StatusUnauthorized {
 		t.Errorf("a wrong code: %d", p.status)
 	}
+	// The code used to turn it on cannot be used again: each code signs in once.
 	code, _ = totp.GenerateCode(m[1], s.now)
-	if p = c.post("/staff/login/code", vals("code", code)); !p.has("Signed in as") {
-		t.Errorf("the right code: %q", p.title())
+	if p = c.post("/staff/login/code", vals("code", code)); p.status != http.StatusUnauthorized {
+		t.Errorf("a code used before: %d %q", p.status, p.title())
+	}
+	s.now = s.now.Add(30 * time.Second)
+	code, _ = totp.GenerateCode(m[1], s.now)
+	before := c.cookies["__Host-fh_staff"]
+	if p = c.post("/staff/login/code", vals("code", code)); !p.has("Referrals for") {
+		t.Errorf("the right code: %d %q", p.status, p.title())
+	}
+	if c.cookies["__Host-fh_staff"] == before {
+		t.Error("the session token was not replaced after the second factor")
+	}
+	if p = c.get("/staff/login/code"); p.has("Enter your security code") {
+		t.Error("the code page still asks after the code was given")
+	}
+	// A wrong code from a signed-in person does not turn it off, nor does the set-up page
+	// replace the secret.
+	c.get("/staff/account/two-step")
+	c.post("/staff/account/two-step", vals("code", "000000"))
+	if a, _ := s.db.AccountByEmail(context.Background(), "member-a@example.org"); !a.TOTPEnabled {
+		t.Fatal("a wrong code on the set-up page turned two-step sign-in off")
 	}
 
-	// An admin requires it for everyone: an account without it must set it up first.
+	// An admin requires it for everyone: an account without it must set it up first, even
+	// one signed in before.
+	early := s.signIn(t, "member-b@example.org")
 	admin := s.signIn(t, "admin@example.org")
 	admin.get("/staff/accounts")
 	admin.post("/staff/settings/two-step", vals("require", "yes"))
@@ -331,6 +352,15 @@ func TestTwoStepSignIn(t *testing.T) {
 	}
 	if p := d.get("/staff/referrals"); !p.has("Set up two-step sign-in") {
 		t.Error("the inbox opened without the required second factor")
+	}
+	if p := early.get("/staff/referrals"); !p.has("Set up two-step sign-in") {
+		t.Error("a session from before the requirement still opens the inbox")
+	}
+	// Loading the set-up page again shows the same key: one already scanned keeps working.
+	k1 := regexp.MustCompile(`<code class="fh-secret">([A-Z2-7]+)</code>`).FindStringSubmatch(d.get("/staff/account/two-step").body)
+	k2 := regexp.MustCompile(`<code class="fh-secret">([A-Z2-7]+)</code>`).FindStringSubmatch(d.get("/staff/account/two-step").body)
+	if k1 == nil || k2 == nil || k1[1] != k2[1] {
+		t.Error("loading the set-up page again changed the key")
 	}
 }
 
@@ -400,10 +430,39 @@ func TestRetentionPurge(t *testing.T) {
 	if p.status != http.StatusOK || p.has("Secret story") || p.has("Private note") || !p.has("its details have been deleted") {
 		t.Errorf("a purged referral's page: %d", p.status)
 	}
+	rec, _ := s.db.Referral(ctx, ref)
+	notes, _ := s.db.Notes(ctx, ref)
+	if len(rec.Sealed) != 0 || len(rec.Needs) != 0 || rec.Outcome != "" || len(notes) != 0 {
+		t.Errorf("after the purge: sealed %d bytes, needs %v, outcome %q, %d notes; want none", len(rec.Sealed), rec.Needs, rec.Outcome, len(notes))
+	}
 	trail, _ := s.db.AuditTrail(ctx, "referral:"+ref, 20)
 	for _, e := range trail {
 		if strings.Contains(e.Detail, "Secret") || strings.Contains(e.Detail, "Private") {
 			t.Errorf("the audit trail holds contents: %+v", e)
 		}
+	}
+}
+
+// A joining team reads a referral and adds notes, but the owning team moves its work on; the
+// notes are sealed in the database.
+func TestJoiningTeam(t *testing.T) {
+	s := newStaffSite(t)
+	ref := s.submit(t, "WV1 1AA", referral.NeedDomesticAbuse)
+	da := s.signIn(t, "da@example.org")
+	if p := da.get("/staff/referrals/" + ref); p.has("Update status") || !p.has("Add a note") {
+		t.Error("a joining team is offered the status, or not offered notes")
+	}
+	da.get("/staff/referrals/" + ref)
+	if p := da.post("/staff/referrals/"+ref+"/status", vals("status", "closed", "outcome", referral.Outcomes[0])); p.status != http.StatusNotFound {
+		t.Errorf("a joining team changed the status: %d", p.status)
+	}
+	if rec, _ := s.db.Referral(context.Background(), ref); rec.Status != referral.StatusNew {
+		t.Errorf("status %s after a joining team's attempt", rec.Status)
+	}
+	da.get("/staff/referrals/" + ref)
+	da.post("/staff/referrals/"+ref+"/notes", vals("note", "Specialist worker allocated, Zanzibar"))
+	notes, _ := s.db.Notes(context.Background(), ref)
+	if len(notes) != 1 || strings.Contains(string(notes[0].Sealed), "Zanzibar") {
+		t.Errorf("notes %d; the note must be stored sealed", len(notes))
 	}
 }

@@ -102,6 +102,10 @@ func (c *Config) check() error {
 		if t.ID == "" || t.Name == "" {
 			errs = append(errs, fmt.Errorf("%s: id and name are required", where))
 		}
+		if strings.Trim(t.ID, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+			// Ids are matched in the database and shown in URLs: plain words only.
+			errs = append(errs, fmt.Errorf("%s: an id may only hold lower-case letters, digits and hyphens", where))
+		}
 		if ids[t.ID] {
 			errs = append(errs, fmt.Errorf("%s: id used twice", where))
 		}

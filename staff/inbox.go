@@ -85,6 +85,9 @@ type Opened struct {
 	Notes    []Note
 	// CanTransfer says whether this account may move it to another team.
 	CanTransfer bool
+	// CanChangeStatus is true for the team that owns it: a joining team reads and adds notes
+	// but does not close another team's work.
+	CanChangeStatus bool
 }
 
 // record finds a referral the account may act on, or ErrNotFound.
@@ -119,7 +122,8 @@ func (in *Inbox) Open(ctx context.Context, a *Account, reference string) (*Opene
 	if err != nil {
 		return nil, err
 	}
-	o := &Opened{Record: rec, CanTransfer: rec.TeamID == a.TeamID && Can(a, TransferReferral, a.TeamID)}
+	o := &Opened{Record: rec, CanTransfer: rec.TeamID == a.TeamID && Can(a, TransferReferral, a.TeamID),
+		CanChangeStatus: rec.TeamID == a.TeamID && Can(a, WorkReferral, a.TeamID)}
 	if !rec.Purged {
 		if o.Referral, err = in.Referrals.OpenReferral(rec); err != nil {
 			return nil, err
@@ -180,6 +184,11 @@ func (in *Inbox) AddNote(ctx context.Context, a *Account, reference, text string
 	if err != nil {
 		return err
 	}
+	if rec.Status == referral.StatusClosed || rec.Purged {
+		// A closed referral's record is finished; after the retention period it is deleted,
+		// and a note added later would outlive that.
+		return Problem("This referral is closed: notes can no longer be added")
+	}
 	if text, err = checkNote(text); err != nil {
 		return err
 	}
@@ -195,6 +204,9 @@ func (in *Inbox) SetStatus(ctx context.Context, a *Account, reference string, to
 	if err != nil {
 		return err
 	}
+	if rec.TeamID != a.TeamID {
+		return ErrForbidden // a joining team does not move the owning team's work on
+	}
 	if !referral.CanMove(rec.Status, to) {
 		return Problem("A referral can only move on, from " + rec.Status.Label() + " to a later status")
 	}
@@ -207,11 +219,8 @@ func (in *Inbox) SetStatus(ctx context.Context, a *Account, reference string, to
 	if err := in.Store.SetReferralStatus(ctx, rec.Reference, rec.Status, to, outcome, in.now()); err != nil {
 		return err
 	}
-	detail := rec.Status.Label() + " to " + to.Label()
-	if outcome != "" {
-		detail += ": " + outcome
-	}
-	return in.audit(ctx, a, "changed status", rec.Reference, detail)
+	// The outcome stays out of the audit trail, which outlives the referral's contents.
+	return in.audit(ctx, a, "changed status", rec.Reference, rec.Status.Label()+" to "+to.Label())
 }
 
 // Transfer gives a referral to another team, with the reason as a sealed note, and tells the

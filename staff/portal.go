@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -72,6 +73,9 @@ type Store interface {
 
 	Audit(ctx context.Context, e Entry) error
 	AuditTrail(ctx context.Context, target string, limit int) ([]Entry, error)
+	// UseTOTPStep records the time step of an accepted code, and reports false if a code of
+	// that step or a later one was used already: each code signs in once.
+	UseTOTPStep(ctx context.Context, accountID string, step int64) (bool, error)
 }
 
 // ErrEmailTaken is an email another account already has.
@@ -247,15 +251,46 @@ func (p *Portal) EndSession(ctx context.Context, token string) error {
 	return p.Store.DeleteSession(ctx, HashToken(token))
 }
 
-// Verify marks a session as having passed its second factor.
-func (p *Portal) Verify(ctx context.Context, s *Session) error {
-	s.Verified = true
-	return p.Store.UpdateSession(ctx, s)
+// Verify replaces a session that has passed its second factor with a new, verified one, and
+// returns the new token: a token seen before the code was given is worth nothing after.
+func (p *Portal) Verify(ctx context.Context, s *Session) (string, error) {
+	if err := p.Store.DeleteSession(ctx, s.IDHash); err != nil {
+		return "", err
+	}
+	token := randomToken()
+	now := p.now()
+	n := &Session{IDHash: HashToken(token), AccountID: s.AccountID, Created: s.Created, LastSeen: now, Verified: true}
+	if err := p.Store.CreateSession(ctx, n); err != nil {
+		return "", fmt.Errorf("verify session: %w", err)
+	}
+	return token, nil
+}
+
+// ErrTOTPOn is an attempt to set up two-step sign-in on an account that has it: replacing it
+// is not something a password alone may do.
+var ErrTOTPOn = errors.New("two-step sign-in is already on")
+
+// PendingTOTP returns the second-factor secret being set up for an account, making one the
+// first time. Asking again gives the same secret, so a page loaded twice does not break a code
+// already scanned.
+func (p *Portal) PendingTOTP(ctx context.Context, a *Account) (*otp.Key, error) {
+	if a.TOTPEnabled {
+		return nil, ErrTOTPOn
+	}
+	if len(a.TOTPSealed) > 0 {
+		if secret, err := p.Sealer.Open(a.TOTPSealed, []byte("totp:"+a.ID)); err == nil {
+			return otp.NewKeyFromURL("otpauth://totp/" + p.Issuer + ":" + a.Email + "?secret=" + string(secret) + "&issuer=" + p.Issuer)
+		}
+	}
+	return p.NewTOTP(ctx, a)
 }
 
 // NewTOTP makes a second-factor secret for an account, sealed on the account but not enabled
 // until a code from it is confirmed.
 func (p *Portal) NewTOTP(ctx context.Context, a *Account) (*otp.Key, error) {
+	if a.TOTPEnabled {
+		return nil, ErrTOTPOn
+	}
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: p.Issuer, AccountName: a.Email})
 	if err != nil {
 		return nil, fmt.Errorf("new second factor: %w", err)
@@ -269,7 +304,8 @@ func (p *Portal) NewTOTP(ctx context.Context, a *Account) (*otp.Key, error) {
 }
 
 // CheckCode checks a six-digit code against the account's secret (enabled or being set up).
-func (p *Portal) CheckCode(a *Account, code string) bool {
+// A code is accepted once: using it again, or an older one, fails.
+func (p *Portal) CheckCode(ctx context.Context, a *Account, code string) bool {
 	if len(a.TOTPSealed) == 0 {
 		return false
 	}
@@ -277,14 +313,28 @@ func (p *Portal) CheckCode(a *Account, code string) bool {
 	if err != nil {
 		return false
 	}
-	ok, err := totp.ValidateCustom(strings.ReplaceAll(strings.TrimSpace(code), " ", ""), string(secret), p.now(),
-		totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-	return err == nil && ok
+	code = strings.ReplaceAll(strings.TrimSpace(code), " ", "")
+	now := p.now()
+	step := now.Unix() / 30
+	// One step either side, for a phone's clock a little out.
+	for _, s := range []int64{step - 1, step, step + 1} {
+		want, err := totp.GenerateCodeCustom(string(secret), time.Unix(s*30, 0),
+			totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		if err != nil || subtle.ConstantTimeCompare([]byte(want), []byte(code)) != 1 {
+			continue
+		}
+		first, err := p.Store.UseTOTPStep(ctx, a.ID, s)
+		return err == nil && first
+	}
+	return false
 }
 
 // EnableTOTP turns the second factor on once a code from it checks.
 func (p *Portal) EnableTOTP(ctx context.Context, a *Account, code string) error {
-	if !p.CheckCode(a, code) {
+	if a.TOTPEnabled {
+		return ErrTOTPOn
+	}
+	if !p.CheckCode(ctx, a, code) {
 		return Problem("The code is not right: enter the 6 digits your app shows now")
 	}
 	a.TOTPEnabled = true

@@ -123,7 +123,7 @@ func (s *DB) PurgeClosedReferrals(ctx context.Context, cutoff, now time.Time) ([
 		return nil, fmt.Errorf("purge referrals: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `UPDATE referrals SET sealed = x'', purged_at = $2
+	rows, err := tx.QueryContext(ctx, `UPDATE referrals SET sealed = x'', purged_at = $2, needs = '', outcome = ''
 		WHERE status = 'closed' AND closed_at != '' AND closed_at <= $1 AND purged_at = '' RETURNING reference`,
 		cutoff.UTC().Format(stampFormat), now.UTC().Format(stampFormat))
 	if err != nil {

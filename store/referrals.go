@@ -207,13 +207,25 @@ func (s *DB) MarkFailed(ctx context.Context, id int64, attempts int, next time.T
 	return nil
 }
 
-// Outbox lists notifications, newest first, for staff to see what is waiting.
-func (s *DB) Outbox(ctx context.Context, limit int) ([]referral.OutboxEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT reference, kind, team_id, created_at, attempts, sent_at, gave_up, last_error
-		FROM outbox ORDER BY id DESC LIMIT $1`, limit)
+// OutboxFor lists the notifications about referrals a team has now (as owner or joining
+// team), newest first; an empty team lists every one.
+func (s *DB) OutboxFor(ctx context.Context, team string, limit int) ([]referral.OutboxEntry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT o.reference, o.kind, o.team_id, o.created_at, o.attempts, o.sent_at, o.gave_up, o.last_error
+		FROM outbox o JOIN referrals r ON r.reference = o.reference
+		WHERE $1 = '' OR (o.team_id = $1 AND (r.team_id = $1 OR (' ' || r.also_teams || ' ') LIKE ('% ' || $1 || ' %')))
+		ORDER BY o.id DESC LIMIT $2`, team, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
+	return scanOutbox(rows)
+}
+
+// Outbox lists notifications, newest first, for staff to see what is waiting.
+func (s *DB) Outbox(ctx context.Context, limit int) ([]referral.OutboxEntry, error) {
+	return s.OutboxFor(ctx, "", limit)
+}
+
+func scanOutbox(rows *sql.Rows) ([]referral.OutboxEntry, error) {
 	defer rows.Close()
 	var out []referral.OutboxEntry
 	for rows.Next() {

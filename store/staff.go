@@ -88,6 +88,17 @@ func (s *DB) UpdateAccount(ctx context.Context, a *staff.Account) error {
 	return nil
 }
 
+// UseTOTPStep records that a code of time step was used, unless one of that step or later
+// already was: it reports whether this use is the first.
+func (s *DB) UseTOTPStep(ctx context.Context, accountID string, step int64) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE accounts SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2`, accountID, step)
+	if err != nil {
+		return false, fmt.Errorf("use code: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
 // PutLink stores a one-time link's hash.
 func (s *DB) PutLink(ctx context.Context, hash, accountID string, expires time.Time) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO account_links (hash, account_id, expires_at) VALUES ($1, $2, $3)`,

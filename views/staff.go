@@ -106,7 +106,9 @@ type StaffReferral struct {
 	Notes       []staff.Note
 	TeamName    string
 	CanTransfer bool
-	Teams       []referral.Team
+	// CanChangeStatus is for the owning team; a joining team reads and adds notes.
+	CanChangeStatus bool
+	Teams           []referral.Team
 	NextStatus  []referral.Status
 	Sections    []CheckSection
 	Received    string

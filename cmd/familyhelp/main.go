@@ -334,7 +334,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	} else {
 		log.Info("SMTP_URL is not set: notifications wait in the outbox")
 	}
-	if err := demoAccounts(ctx, a, os.Stdout); err != nil {
+	if err := demoAccounts(ctx, a, cfg.BaseURL, os.Stdout); err != nil {
 		return err
 	}
 	go purgeEvery(ctx, a, log, purgeInterval, cfg.Retention)

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -50,10 +52,14 @@ func staffCommand(ctx context.Context, cfg config, log *slog.Logger, out io.Writ
 	return nil
 }
 
-// demoAccounts gives a site in sample mode an admin, an editor and a member for each sample
-// team, with passwords printed once, so people trying it out can sign in. It does nothing once
-// any account exists, and nothing outside sample mode.
-func demoAccounts(ctx context.Context, a *app, out io.Writer) error {
+// demoAccounts gives a site in sample mode, served on this machine only, an admin, an editor
+// and a member for each sample team, with passwords printed once, so people trying it out can
+// sign in. It does nothing once any account exists, outside sample mode, or when the site's
+// address is anything but localhost: a real deployment never gets accounts it did not ask for.
+func demoAccounts(ctx context.Context, a *app, baseURL string, out io.Writer) error {
+	if u, err := url.Parse(baseURL); err != nil || !isLocalHost(u.Hostname()) {
+		return nil
+	}
 	if v, err := a.db.Setting(ctx, seed.SampleModeKey); err != nil || v != "on" {
 		return err
 	}
@@ -104,6 +110,14 @@ func demoPassword() string {
 		b.WriteByte(letters[n.Int64()])
 	}
 	return b.String()
+}
+
+func isLocalHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 func randomID() string {

@@ -8,6 +8,8 @@ CREATE TABLE accounts (
     password_hash TEXT NOT NULL DEFAULT '',
     totp_sealed   BLOB,
     totp_enabled  INTEGER NOT NULL DEFAULT 0,
+    -- The time step of the last code accepted: each code works once.
+    totp_last_step INTEGER NOT NULL DEFAULT 0,
     disabled      INTEGER NOT NULL DEFAULT 0,
     created_at    TEXT NOT NULL
 );
