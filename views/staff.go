@@ -109,9 +109,9 @@ type StaffReferral struct {
 	// CanChangeStatus is for the owning team; a joining team reads and adds notes.
 	CanChangeStatus bool
 	Teams           []referral.Team
-	NextStatus  []referral.Status
-	Sections    []CheckSection
-	Received    string
+	NextStatus      []referral.Status
+	Sections        []CheckSection
+	Received        string
 }
 
 // StaffAccounts lists accounts, for an admin.
