@@ -32,6 +32,9 @@ type StaffPortal interface {
 	EnableTOTP(ctx context.Context, a *staff.Account, code string) error
 	SetPassword(ctx context.Context, linkToken, password string) (*staff.Account, error)
 	NewAccount(ctx context.Context, email, name string, role staff.Role, team string) (*staff.Account, string, error)
+	SetDisabled(ctx context.Context, admin *staff.Account, id string, disabled bool) error
+	ResetTOTP(ctx context.Context, admin *staff.Account, id string) error
+	ResetPassword(ctx context.Context, admin *staff.Account, id string) (string, error)
 }
 
 // StaffInbox is how staff work referrals (staff.Inbox); it applies the access policy itself.
@@ -96,6 +99,7 @@ func (s *Server) staffRoutes(app *fiber.App) {
 	in.Get("/accounts", s.staffAccounts)
 	in.Post("/accounts", s.staffAddAccount)
 	in.Post("/settings/two-step", s.staffRequireTwoStep)
+	in.Post("/accounts/:id/:action", s.staffAccountAction)
 	// Anything else under /staff is not found, signed in or not.
 	g.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 }
@@ -617,5 +621,45 @@ func (s *Server) staffRequireTwoStep(c *fiber.Ctx) error {
 		return err
 	}
 	_ = s.StaffAdmin.Audit(c.UserContext(), staff.Entry{At: time.Now(), AccountID: a.ID, Actor: a.Name, Action: "two-step sign-in required: " + v})
+	return c.Redirect("/staff/accounts", fiber.StatusSeeOther)
+}
+
+// staffAccountAction is an admin's change to one account: turn it off or on, reset its
+// two-step sign-in, or make a new one-time link to set its password.
+func (s *Server) staffAccountAction(c *fiber.Ctx) error {
+	a := staffAccount(c)
+	if err := notFoundUnless(staff.Can(a, staff.ManageAccounts, "")); err != nil {
+		return err
+	}
+	ctx, id := c.UserContext(), c.Params("id")
+	var err error
+	link := ""
+	switch c.Params("action") {
+	case "disable":
+		err = s.StaffPortal.SetDisabled(ctx, a, id, true)
+	case "enable":
+		err = s.StaffPortal.SetDisabled(ctx, a, id, false)
+	case "reset-two-step":
+		err = s.StaffPortal.ResetTOTP(ctx, a, id)
+	case "new-link":
+		var token string
+		if token, err = s.StaffPortal.ResetPassword(ctx, a, id); err == nil {
+			link = s.BaseURL + "/staff/set-password?token=" + token
+		}
+	default:
+		return fiber.ErrNotFound
+	}
+	var p staff.Problem
+	switch {
+	case errors.Is(err, staff.ErrNotFound):
+		return fiber.ErrNotFound
+	case errors.As(err, &p):
+		return s.renderAccounts(c, views.AccountForm{}, []views.FieldError{{Field: "accounts", Message: p.Error()}}, "")
+	case err != nil:
+		return err
+	}
+	if link != "" {
+		return s.renderAccounts(c, views.AccountForm{}, nil, link)
+	}
 	return c.Redirect("/staff/accounts", fiber.StatusSeeOther)
 }

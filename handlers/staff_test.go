@@ -466,3 +466,51 @@ func TestJoiningTeam(t *testing.T) {
 		t.Errorf("notes %d; the note must be stored sealed", len(notes))
 	}
 }
+
+func TestAdminAccountActions(t *testing.T) {
+	s := newStaffSite(t)
+	ctx := context.Background()
+	member := s.signIn(t, "member-a@example.org")
+	acct, _ := s.db.AccountByEmail(ctx, "member-a@example.org")
+	admin := s.signIn(t, "admin@example.org")
+	act := func(action string) page {
+		admin.get("/staff/accounts")
+		return admin.post("/staff/accounts/"+acct.ID+"/"+action, vals())
+	}
+	act("disable")
+	if p := member.get("/staff/referrals"); p.has("Referrals for") {
+		t.Error("a turned-off account's session still works")
+	}
+	b := s.browser(t)
+	b.get("/staff/login")
+	if p := b.post("/staff/login", vals("email", "member-a@example.org", "password", s.pw["member-a@example.org"])); p.has("Referrals for") || p.status != http.StatusUnauthorized {
+		t.Errorf("a turned-off account signed in: %d", p.status)
+	}
+	act("enable")
+	member = s.signIn(t, "member-a@example.org")
+	p := act("new-link")
+	link := regexp.MustCompile(`/staff/set-password\?token=([A-Za-z0-9_-]+)`).FindStringSubmatch(p.body)
+	if link == nil {
+		t.Fatal("no new password link shown")
+	}
+	if p := member.get("/staff/referrals"); p.has("Referrals for") {
+		t.Error("a new password link left the old session signed in")
+	}
+	admin.get("/staff/accounts")
+	self, _ := s.db.AccountByEmail(ctx, "admin@example.org")
+	if p := admin.post("/staff/accounts/"+self.ID+"/disable", vals()); !strings.Contains(errorsIn(p), "your own account") {
+		t.Errorf("an admin turned off their own account: %s", errorsIn(p))
+	}
+	trail, _ := s.db.AuditTrail(ctx, "account:"+acct.ID, 20)
+	if len(trail) < 3 {
+		t.Errorf("audit trail for the account: %+v", trail)
+	}
+	// Nobody else may do any of it.
+	for _, email := range []string{"editor@example.org", "manager-a@example.org"} {
+		o := s.signIn(t, email)
+		o.get("/staff")
+		if p := o.post("/staff/accounts/"+acct.ID+"/disable", vals()); p.status != http.StatusNotFound {
+			t.Errorf("%s turned an account off: %d", email, p.status)
+		}
+	}
+}

@@ -38,7 +38,9 @@ type ReferralStore interface {
 	TeamReferrals(ctx context.Context, team string, f InboxFilter) ([]referral.Record, error)
 	Referral(ctx context.Context, reference string) (referral.Record, error)
 	SetReferralStatus(ctx context.Context, reference string, from, to referral.Status, outcome string, at time.Time) error
-	TransferReferral(ctx context.Context, reference, fromTeam, toTeam string, at time.Time, out []referral.Outgoing) error
+	// TransferReferral moves a referral, with the note saying why and the new team's
+	// notification, in one transaction.
+	TransferReferral(ctx context.Context, reference, fromTeam, toTeam string, at time.Time, why Note, out []referral.Outgoing) error
 	AddNote(ctx context.Context, reference string, n Note) error
 	Notes(ctx context.Context, reference string) ([]Note, error)
 }
@@ -241,10 +243,10 @@ func (in *Inbox) Transfer(ctx context.Context, a *Account, reference, toTeam, re
 	if err != nil {
 		return err
 	}
-	if err := in.Store.TransferReferral(ctx, rec.Reference, rec.TeamID, toTeam, in.now(), []referral.Outgoing{letter}); err != nil {
-		return err
-	}
-	if err := in.note(ctx, a, rec.Reference, "transfer", "Sent to "+t.Name+": "+reason); err != nil {
+	at := in.now().Truncate(time.Microsecond)
+	why := Note{AccountID: a.ID, Actor: a.Name, Kind: "transfer", At: at,
+		Sealed: in.Notes.Seal([]byte("Sent to "+t.Name+": "+reason), noteAD(rec.Reference, at))}
+	if err := in.Store.TransferReferral(ctx, rec.Reference, rec.TeamID, toTeam, at, why, []referral.Outgoing{letter}); err != nil {
 		return err
 	}
 	return in.audit(ctx, a, "transferred referral", rec.Reference, rec.TeamID+" to "+toTeam)

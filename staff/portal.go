@@ -343,3 +343,59 @@ func (p *Portal) EnableTOTP(ctx context.Context, a *Account, code string) error 
 	}
 	return p.Store.Audit(ctx, Entry{At: p.now(), AccountID: a.ID, Actor: a.Name, Action: "turned on two-step sign-in", Target: "account:" + a.ID})
 }
+
+// SetDisabled turns an account off (or back on), ending its sessions, on an admin's word.
+func (p *Portal) SetDisabled(ctx context.Context, admin *Account, id string, disabled bool) error {
+	if admin.ID == id {
+		return Problem("You cannot turn off your own account")
+	}
+	a, err := p.Store.AccountByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	a.Disabled = disabled
+	if err := p.Store.UpdateAccount(ctx, a); err != nil {
+		return err
+	}
+	if err := p.Store.DeleteAccountSessions(ctx, a.ID); err != nil {
+		return err
+	}
+	action := "turned on account"
+	if disabled {
+		action = "turned off account"
+	}
+	return p.Store.Audit(ctx, Entry{At: p.now(), AccountID: admin.ID, Actor: admin.Name, Action: action, Target: "account:" + a.ID})
+}
+
+// ResetTOTP removes an account's second factor (a lost phone), ending its sessions: the
+// person sets it up again at their next sign-in if it is required.
+func (p *Portal) ResetTOTP(ctx context.Context, admin *Account, id string) error {
+	a, err := p.Store.AccountByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	a.TOTPSealed, a.TOTPEnabled = nil, false
+	if err := p.Store.UpdateAccount(ctx, a); err != nil {
+		return err
+	}
+	if err := p.Store.DeleteAccountSessions(ctx, a.ID); err != nil {
+		return err
+	}
+	return p.Store.Audit(ctx, Entry{At: p.now(), AccountID: admin.ID, Actor: admin.Name, Action: "reset two-step sign-in", Target: "account:" + a.ID})
+}
+
+// ResetPassword gives an account a new one-time link to set its password, ending its sessions.
+func (p *Portal) ResetPassword(ctx context.Context, admin *Account, id string) (string, error) {
+	a, err := p.Store.AccountByID(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if err := p.Store.DeleteAccountSessions(ctx, a.ID); err != nil {
+		return "", err
+	}
+	link, err := p.NewLink(ctx, a.ID)
+	if err != nil {
+		return "", err
+	}
+	return link, p.Store.Audit(ctx, Entry{At: p.now(), AccountID: admin.ID, Actor: admin.Name, Action: "made a new password link", Target: "account:" + a.ID})
+}

@@ -61,7 +61,7 @@ func (s *DB) SetReferralStatus(ctx context.Context, reference string, from, to r
 
 // TransferReferral gives a referral to another team, which is told through the outbox, in one
 // transaction. The referral starts again as new for that team.
-func (s *DB) TransferReferral(ctx context.Context, reference, fromTeam, toTeam string, at time.Time, out []referral.Outgoing) error {
+func (s *DB) TransferReferral(ctx context.Context, reference, fromTeam, toTeam string, at time.Time, why staff.Note, out []referral.Outgoing) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("transfer referral: %w", err)
@@ -75,6 +75,10 @@ func (s *DB) TransferReferral(ctx context.Context, reference, fromTeam, toTeam s
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return staff.ErrConflict
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO referral_notes (reference, account_id, actor, kind, at, sealed) VALUES ($1, $2, $3, $4, $5, $6)`,
+		reference, why.AccountID, why.Actor, why.Kind, why.At.UTC().Format(stampFormat), why.Sealed); err != nil {
+		return fmt.Errorf("transfer referral: note: %w", err)
 	}
 	for _, o := range out {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (key, reference, kind, team_id, sealed, created_at, next_attempt_at)
