@@ -514,3 +514,88 @@ func TestAdminAccountActions(t *testing.T) {
 		}
 	}
 }
+
+// Every state-changing staff route refuses a post without the form's token, and changes
+// nothing.
+func TestEveryStaffPostNeedsCSRF(t *testing.T) {
+	s := newStaffSite(t)
+	ref := s.submit(t, "WV1 1AA", referral.NeedMoney)
+	member, _ := s.db.AccountByEmail(context.Background(), "member-b@example.org")
+	cases := []struct{ who, path string }{
+		{"manager-a@example.org", "/staff/referrals/" + ref + "/notes"},
+		{"manager-a@example.org", "/staff/referrals/" + ref + "/status"},
+		{"manager-a@example.org", "/staff/referrals/" + ref + "/transfer"},
+		{"admin@example.org", "/staff/accounts"},
+		{"admin@example.org", "/staff/settings/two-step"},
+		{"admin@example.org", "/staff/accounts/" + member.ID + "/disable"},
+		{"manager-a@example.org", "/staff/account/two-step"},
+		{"manager-a@example.org", "/staff/logout"},
+	}
+	for _, c := range cases {
+		b := s.signIn(t, c.who)
+		p := b.do(http.MethodPost, c.path, vals("note", "x", "status", "acknowledged", "team", "ws-central", "reason", "x",
+			"email", "forged@example.org", "name", "Forged", "role", "editor", "require", "yes", "code", "123456"))
+		if p.status != http.StatusForbidden {
+			t.Errorf("%s without a token: %d, want 403", c.path, p.status)
+		}
+	}
+	ctx := context.Background()
+	rec, _ := s.db.Referral(ctx, ref)
+	notes, _ := s.db.Notes(ctx, ref)
+	accts, _ := s.db.Accounts(ctx)
+	m, _ := s.db.AccountByEmail(ctx, "member-b@example.org")
+	req, _ := s.db.Setting(ctx, handlers.RequireTwoStepKey)
+	if rec.Status != referral.StatusNew || rec.TeamID != "wv-central" || len(notes) != 0 || len(accts) != 7 || m.Disabled || req == "on" {
+		t.Errorf("forged posts changed something: status %s team %s notes %d accounts %d disabled %v two-step %q",
+			rec.Status, rec.TeamID, len(notes), len(accts), m.Disabled, req)
+	}
+}
+
+// Every role against every staff page that is not theirs gets the same "not found".
+func TestStaffRoutesByRole(t *testing.T) {
+	s := newStaffSite(t)
+	member, _ := s.db.AccountByEmail(context.Background(), "member-b@example.org")
+	pages := map[string][]string{ // path → the roles that may open it
+		"/staff":                    {"admin", "editor", "member-a", "manager-a"},
+		"/staff/referrals":          {"member-a", "manager-a"},
+		"/staff/outbox":             {"admin", "member-a", "manager-a"},
+		"/staff/accounts":           {"admin"},
+		"/staff/account/two-step":   {"admin", "editor", "member-a", "manager-a"},
+		"/staff/no-such-staff-page": {},
+	}
+	for _, who := range []string{"admin", "editor", "member-a", "manager-a"} {
+		b := s.signIn(t, who+"@example.org")
+		for path, allowed := range pages {
+			p := b.get(path)
+			want := http.StatusNotFound
+			for _, a := range allowed {
+				if a == who {
+					want = http.StatusOK
+				}
+			}
+			if p.status != want {
+				t.Errorf("%s GET %s: %d, want %d", who, path, p.status, want)
+			}
+		}
+		if who != "admin" {
+			b.get("/staff")
+			if p := b.post("/staff/accounts/"+member.ID+"/disable", vals()); p.status != http.StatusNotFound {
+				t.Errorf("%s POST an account change: %d", who, p.status)
+			}
+			b.get("/staff")
+			if p := b.post("/staff/settings/two-step", vals("require", "yes")); p.status != http.StatusNotFound {
+				t.Errorf("%s POST the two-step setting: %d", who, p.status)
+			}
+		}
+	}
+	// Signed out, every page sends you to sign in, and nothing else.
+	anon := s.browser(t)
+	for path := range pages {
+		if path == "/staff/no-such-staff-page" {
+			continue // not found, signed in or not
+		}
+		if p := anon.get(path); !p.has("Sign in") || p.has("Signed in as") {
+			t.Errorf("signed out, GET %s: %d %q", path, p.status, p.title())
+		}
+	}
+}
