@@ -11,9 +11,12 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"familyhelp/handlers"
+	"familyhelp/internal/testsvc"
+	"familyhelp/ratelimit/redisrate"
 	"familyhelp/referral"
 	"familyhelp/secret"
 	"familyhelp/staff"
+	"familyhelp/staff/redissessions"
 )
 
 // staffSite is the site with the staff portal, a clock the tests can move, and accounts.
@@ -29,7 +32,7 @@ func newStaffSite(t *testing.T) *staffSite {
 	s := &staffSite{site: newSite(t, false), now: time.Now().UTC(), pw: map[string]string{}}
 	key, _ := secret.Parse(strings.Repeat("a1", 32))
 	clock := func() time.Time { return s.now }
-	s.portal = &staff.Portal{Store: s.db, Sealer: key.Box("totp"), Issuer: "Family Help", Now: clock}
+	s.portal = &staff.Portal{Store: s.db, Sessions: s.db, Sealer: key.Box("totp"), Issuer: "Family Help", Now: clock}
 	s.srv.StaffPortal = s.portal
 	s.srv.StaffInbox = &staff.Inbox{Store: s.db, Referrals: s.referral, Notes: key.Box("notes"), Audit: s.db, Routing: s.referral.Routing}
 	s.srv.StaffAdmin = s.db
@@ -597,5 +600,39 @@ func TestStaffRoutesByRole(t *testing.T) {
 		if p := anon.get(path); !p.has("Sign in") || p.has("Signed in as") {
 			t.Errorf("signed out, GET %s: %d %q", path, p.status, p.title())
 		}
+	}
+}
+
+// With Redis configured, sessions live there: signing in, the idle limit and signing out work
+// the same, and two sites (instances) sharing one Redis share the session.
+func TestStaffSessionsInRedis(t *testing.T) {
+	url := testsvc.RedisURL(t)
+	client, err := redisrate.NewClient(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	s := newStaffSite(t)
+	s.portal.Sessions = redissessions.New(client)
+	b := s.signIn(t, "member-a@example.org")
+	if p := b.get("/staff/referrals"); !p.has("Referrals for") {
+		t.Fatalf("signed in with Redis sessions: %q", p.title())
+	}
+	if n, _ := s.db.PurgeSessions(context.Background(), time.Now().Add(24*time.Hour)); n != 0 {
+		t.Errorf("%d sessions in the database, want none: they belong in Redis", n)
+	}
+	s.now = s.now.Add(31 * time.Minute)
+	if p := b.get("/staff/referrals"); p.has("Referrals for") {
+		t.Error("the idle limit does not apply to Redis sessions")
+	}
+	s.now = s.now.Add(-31 * time.Minute)
+	b = s.signIn(t, "member-a@example.org")
+	token := b.cookies["__Host-fh_staff"]
+	b.get("/staff")
+	b.post("/staff/logout", vals())
+	c := s.browser(t)
+	c.cookies["__Host-fh_staff"] = token
+	if p := c.get("/staff/referrals"); p.has("Referrals for") {
+		t.Error("signing out did not end the Redis session")
 	}
 }

@@ -65,17 +65,22 @@ type Store interface {
 	// TakeLink uses a link up: it answers once, before it expires, then never again.
 	TakeLink(ctx context.Context, hash string, now time.Time) (accountID string, err error)
 
-	CreateSession(ctx context.Context, s *Session) error
-	Session(ctx context.Context, idHash string) (*Session, error)
-	UpdateSession(ctx context.Context, s *Session) error
-	DeleteSession(ctx context.Context, idHash string) error
-	DeleteAccountSessions(ctx context.Context, accountID string) error
-
 	Audit(ctx context.Context, e Entry) error
 	AuditTrail(ctx context.Context, target string, limit int) ([]Entry, error)
 	// UseTOTPStep records the time step of an accepted code, and reports false if a code of
 	// that step or a later one was used already: each code signs in once.
 	UseTOTPStep(ctx context.Context, accountID string, step int64) (bool, error)
+}
+
+// SessionStore keeps sessions: the database by default, Redis when configured, so that every
+// instance behind a load balancer knows every session.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s *Session) error
+	// Session returns ErrNotFound for a session that does not exist (or has run out).
+	Session(ctx context.Context, idHash string) (*Session, error)
+	UpdateSession(ctx context.Context, s *Session) error
+	DeleteSession(ctx context.Context, idHash string) error
+	DeleteAccountSessions(ctx context.Context, accountID string) error
 }
 
 // ErrEmailTaken is an email another account already has.
@@ -93,8 +98,9 @@ type Sealer interface {
 
 // Portal is the staff accounts service.
 type Portal struct {
-	Store  Store
-	Sealer Sealer
+	Store    Store
+	Sessions SessionStore
+	Sealer   Sealer
 	// Issuer names the site in authenticator apps.
 	Issuer string
 	Now    func() time.Time
@@ -174,7 +180,7 @@ func (p *Portal) SetPassword(ctx context.Context, linkToken, password string) (*
 	if err := p.Store.UpdateAccount(ctx, a); err != nil {
 		return nil, err
 	}
-	if err := p.Store.DeleteAccountSessions(ctx, a.ID); err != nil {
+	if err := p.Sessions.DeleteAccountSessions(ctx, a.ID); err != nil {
 		return nil, err
 	}
 	return a, p.Store.Audit(ctx, Entry{At: p.now(), AccountID: a.ID, Actor: a.Name, Action: "set password", Target: "account:" + a.ID})
@@ -208,7 +214,7 @@ func (p *Portal) StartSession(ctx context.Context, a *Account, verified bool) (s
 	token := randomToken()
 	now := p.now()
 	s := &Session{IDHash: HashToken(token), AccountID: a.ID, Created: now, LastSeen: now, Verified: verified}
-	if err := p.Store.CreateSession(ctx, s); err != nil {
+	if err := p.Sessions.CreateSession(ctx, s); err != nil {
 		return "", fmt.Errorf("start session: %w", err)
 	}
 	return token, nil
@@ -220,13 +226,13 @@ func (p *Portal) Resume(ctx context.Context, token string) (*Account, *Session, 
 	if token == "" || len(token) > 100 {
 		return nil, nil, ErrNotFound
 	}
-	s, err := p.Store.Session(ctx, HashToken(token))
+	s, err := p.Sessions.Session(ctx, HashToken(token))
 	if err != nil {
 		return nil, nil, err
 	}
 	now := p.now()
 	if s.Expired(now) {
-		_ = p.Store.DeleteSession(ctx, s.IDHash)
+		_ = p.Sessions.DeleteSession(ctx, s.IDHash)
 		return nil, nil, ErrNotFound
 	}
 	a, err := p.Store.AccountByID(ctx, s.AccountID)
@@ -239,7 +245,7 @@ func (p *Portal) Resume(ctx context.Context, token string) (*Account, *Session, 
 	// Writing on every page would be a write per click; a minute's slack costs nothing.
 	if now.Sub(s.LastSeen) > time.Minute {
 		s.LastSeen = now
-		if err := p.Store.UpdateSession(ctx, s); err != nil {
+		if err := p.Sessions.UpdateSession(ctx, s); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -248,19 +254,19 @@ func (p *Portal) Resume(ctx context.Context, token string) (*Account, *Session, 
 
 // EndSession signs a session out on the server.
 func (p *Portal) EndSession(ctx context.Context, token string) error {
-	return p.Store.DeleteSession(ctx, HashToken(token))
+	return p.Sessions.DeleteSession(ctx, HashToken(token))
 }
 
 // Verify replaces a session that has passed its second factor with a new, verified one, and
 // returns the new token: a token seen before the code was given is worth nothing after.
 func (p *Portal) Verify(ctx context.Context, s *Session) (string, error) {
-	if err := p.Store.DeleteSession(ctx, s.IDHash); err != nil {
+	if err := p.Sessions.DeleteSession(ctx, s.IDHash); err != nil {
 		return "", err
 	}
 	token := randomToken()
 	now := p.now()
 	n := &Session{IDHash: HashToken(token), AccountID: s.AccountID, Created: s.Created, LastSeen: now, Verified: true}
-	if err := p.Store.CreateSession(ctx, n); err != nil {
+	if err := p.Sessions.CreateSession(ctx, n); err != nil {
 		return "", fmt.Errorf("verify session: %w", err)
 	}
 	return token, nil
@@ -357,7 +363,7 @@ func (p *Portal) SetDisabled(ctx context.Context, admin *Account, id string, dis
 	if err := p.Store.UpdateAccount(ctx, a); err != nil {
 		return err
 	}
-	if err := p.Store.DeleteAccountSessions(ctx, a.ID); err != nil {
+	if err := p.Sessions.DeleteAccountSessions(ctx, a.ID); err != nil {
 		return err
 	}
 	action := "turned on account"
@@ -378,7 +384,7 @@ func (p *Portal) ResetTOTP(ctx context.Context, admin *Account, id string) error
 	if err := p.Store.UpdateAccount(ctx, a); err != nil {
 		return err
 	}
-	if err := p.Store.DeleteAccountSessions(ctx, a.ID); err != nil {
+	if err := p.Sessions.DeleteAccountSessions(ctx, a.ID); err != nil {
 		return err
 	}
 	return p.Store.Audit(ctx, Entry{At: p.now(), AccountID: admin.ID, Actor: admin.Name, Action: "reset two-step sign-in", Target: "account:" + a.ID})
@@ -390,7 +396,7 @@ func (p *Portal) ResetPassword(ctx context.Context, admin *Account, id string) (
 	if err != nil {
 		return "", err
 	}
-	if err := p.Store.DeleteAccountSessions(ctx, a.ID); err != nil {
+	if err := p.Sessions.DeleteAccountSessions(ctx, a.ID); err != nil {
 		return "", err
 	}
 	link, err := p.NewLink(ctx, a.ID)

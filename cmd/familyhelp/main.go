@@ -242,7 +242,7 @@ func open(ctx context.Context, cfg config, log *slog.Logger, withIndex bool) (*a
 		TeamLetter: notify.TeamNotification, FamilyLetter: notify.FamilyConfirmation,
 		StaffLink: func(ref string) string { return cfg.BaseURL + "/staff/referrals/" + ref },
 	}
-	a.portal = &staff.Portal{Store: db, Sealer: a.key.Box("totp"), Issuer: "Family Help"}
+	a.portal = &staff.Portal{Store: db, Sessions: db, Sealer: a.key.Box("totp"), Issuer: "Family Help"}
 	a.inbox = &staff.Inbox{Store: db, Referrals: a.refs, Notes: a.key.Box("notes"), Audit: db, Routing: routing}
 	if withIndex {
 		if cfg.MeiliURL != "" {
@@ -324,6 +324,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer closeLimiter()
+	closeSessions, err := useRedisSessions(cfg, a)
+	if err != nil {
+		return err
+	}
+	defer closeSessions()
 	worker, err := newWorker(cfg, a, log)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"familyhelp/ratelimit/redisrate"
 	"familyhelp/referral"
 	"familyhelp/staff"
+	"familyhelp/staff/redissessions"
 	"familyhelp/store"
 )
 
@@ -31,6 +32,20 @@ func newLimiter(cfg config, log *slog.Logger) (ratelimit.Limiter, func(), error)
 	// is down, so its own lines go to the debug log.
 	redis.SetLogger(redisLog{log})
 	return ratelimit.NewFallback(redisrate.New(client), memory, log), func() { client.Close() }, nil
+}
+
+// useRedisSessions keeps staff sessions in Redis when REDIS_URL is set, so that every instance
+// knows every session; otherwise they stay in the database.
+func useRedisSessions(cfg config, a *app) (func(), error) {
+	if cfg.RedisURL == "" {
+		return func() {}, nil
+	}
+	client, err := redisrate.NewClient(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	a.portal.Sessions = redissessions.New(client)
+	return func() { client.Close() }, nil
 }
 
 type redisLog struct{ log *slog.Logger }
