@@ -30,7 +30,7 @@ var _ staff.SessionStore = (*Store)(nil)
 // New returns a session store on a Redis client.
 func New(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb, now: time.Now} }
 
-func sessionKey(idHash string) string   { return Prefix + "s:" + idHash }
+func sessionKey(idHash string) string    { return Prefix + "s:" + idHash }
 func accountKey(accountID string) string { return Prefix + "a:" + accountID }
 
 // ttl is how long Redis keeps a session: until its absolute limit (idle limits are checked
