@@ -74,6 +74,9 @@ type Server struct {
 	StaffPortal StaffPortal
 	StaffInbox  StaffInbox
 	StaffAdmin  StaffAdmin
+	// Listings is how editors keep the directory; the listings pages and the public "report a
+	// problem" form are served when it is set.
+	Listings StaffListings
 	// BaseURL is the site's address, for links staff send on (one-time links).
 	BaseURL string
 	// MinFillTime is how long a journey must take before it can be sent (DefaultMinFillTime).
@@ -153,6 +156,9 @@ func (s *Server) App() (*fiber.App, error) {
 	}
 	if s.StaffPortal != nil {
 		s.staffRoutes(app)
+	}
+	if s.Listings != nil {
+		s.reportRoutes(app)
 	}
 	app.Get("/cover-your-tracks", s.page(views.CoverYourTracksPage, "Cover your tracks online"))
 	app.Get("/accessibility", s.page(views.AccessibilityPage, "Accessibility statement"))

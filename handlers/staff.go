@@ -99,6 +99,7 @@ func (s *Server) staffRoutes(app *fiber.App) {
 	in.Get("/accounts", s.staffAccounts)
 	in.Post("/accounts", s.staffAddAccount)
 	in.Post("/settings/two-step", s.staffRequireTwoStep)
+	s.listingRoutes(in)
 	in.Post("/accounts/:id/:action", s.staffAccountAction)
 	// Anything else under /staff is not found, signed in or not.
 	g.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })

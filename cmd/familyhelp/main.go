@@ -361,6 +361,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		StaffPortal:    a.portal,
 		StaffInbox:     a.inbox,
 		StaffAdmin:     a.db,
+		Listings:       &directory.Listings{Directory: a.dir, Store: a.db},
 		BaseURL:        cfg.BaseURL,
 		TrustedProxies: proxies,
 	}
