@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -616,4 +617,31 @@ func (s *Server) reportLimited(c *fiber.Ctx) (bool, time.Duration) {
 		return false, 0
 	}
 	return !d.Allowed, d.RetryAfter
+}
+
+// listingFormPath matches the listing form's posts: "/staff/listings/new" and
+// "/staff/listings/ID/edit".
+var listingFormPath = regexp.MustCompile(`^/staff/listings/(?:new|([A-Za-z0-9._-]{1,100})/edit)$`)
+
+// listingFormTimedOut shows a listing form whose token had expired again, with what the
+// editor typed and a fresh token, and saves nothing: the editor checks it and saves again. It
+// runs before the portal's own checks, so it makes them itself.
+func (s *Server) listingFormTimedOut(c *fiber.Ctx, id string) error {
+	if s.Listings == nil {
+		return fiber.ErrForbidden
+	}
+	a, sess, err := s.StaffPortal.Resume(c.UserContext(), c.Cookies(staffCookie))
+	if err != nil || !sess.Verified || !staff.Can(a, staff.EditListings, "") {
+		return fiber.ErrForbidden
+	}
+	c.Locals(staffAccountKey, a)
+	c.Locals(staffSessionKey, sess)
+	var l *directory.Listing
+	if id != "" {
+		if l, err = s.Listings.Listing(c.UserContext(), id); err != nil {
+			return fiber.ErrForbidden
+		}
+	}
+	return s.renderListingForm(c, l, parseListingForm(c), c.FormValue("version"), nil,
+		"This page timed out. Nothing was saved, but what you typed is below: check it and save again.")
 }

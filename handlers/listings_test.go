@@ -578,8 +578,12 @@ func TestListingFormsNeedCSRF(t *testing.T) {
 		b.get("/staff/listings")
 		form := fullListing("Forged")
 		form.Set("status", "defunct")
-		if p := b.do(http.MethodPost, path, form); p.status != http.StatusForbidden {
-			t.Errorf("POST %s without a token: %d, want 403", path, p.status)
+		p := b.do(http.MethodPost, path, form)
+		// The listing form comes back with what was typed and nothing saved (a person who
+		// left it open too long); every other post is refused.
+		isForm := strings.HasSuffix(path, "/new") || strings.HasSuffix(path, "/edit")
+		if isForm && (p.status != http.StatusOK || !p.has("This page timed out")) || !isForm && p.status != http.StatusForbidden {
+			t.Errorf("POST %s without a token: %d", path, p.status)
 		}
 	}
 	after, _ := s.db.GetService(ctx, id)
@@ -588,5 +592,32 @@ func TestListingFormsNeedCSRF(t *testing.T) {
 	}
 	if reports, _ := s.db.Reports(ctx, id); len(reports) != 1 || !reports[0].Open() {
 		t.Error("a forged post dealt with a report")
+	}
+}
+
+// An editor who leaves the form open until its token expires gets the form back with what
+// they typed, and nothing saved.
+func TestListingFormTimeoutKeepsAnswers(t *testing.T) {
+	s := newListingSite(t)
+	b := s.signIn(t, "editor@example.org")
+	edit := b.get("/staff/listings/national-drinkline/edit")
+	form := formOf(edit)
+	form.Set("summary", "Typed over a long lunch")
+	form.Set("_csrf", "expired-token")
+	p := b.post("/staff/listings/national-drinkline/edit", form)
+	if p.status != http.StatusOK || !p.has("This page timed out") || !p.has("Typed over a long lunch") {
+		t.Fatalf("after the token expired: %d %q", p.status, p.title())
+	}
+	if svc, _ := s.dir.Get(context.Background(), "national-drinkline"); svc.Summary == "Typed over a long lunch" {
+		t.Error("a form with an expired token was saved")
+	}
+	// Saving again from that page works.
+	if p := b.post("/staff/listings/national-drinkline/edit", formOf(p)); !p.has("Your changes are saved") {
+		t.Errorf("saving after the timeout: %d %s", p.status, errorsIn(p))
+	}
+	// Someone not signed in gets nothing from a form posted with a bad token.
+	anon := s.browser(t)
+	if p := anon.do(http.MethodPost, "/staff/listings/national-drinkline/edit", form); p.status != http.StatusForbidden || p.has("Typed over") {
+		t.Errorf("signed out, a stale form: %d", p.status)
 	}
 }

@@ -108,9 +108,14 @@ func (s *Server) staffRoutes(app *fiber.App) {
 // staffCSRF guards the portal's forms with its own cookie, on the portal's path.
 func (s *Server) staffCSRF() fiber.Handler {
 	return s.csrfFor("/staff", "__Host-fh_staff_csrf", func(c *fiber.Ctx) error {
-		// A stale sign-in form: show it again with a fresh token; anything else starts over.
+		// A stale sign-in form: show it again with a fresh token. A stale listing form (an
+		// editor can spend a long time on one) comes back with everything typed, unsaved.
+		// Anything else starts over.
 		if strings.HasSuffix(c.Path(), "/login") {
 			return s.renderLogin(c, c.FormValue("email"), "This page timed out. Enter your details again.", nil)
+		}
+		if m := listingFormPath.FindStringSubmatch(c.Path()); m != nil {
+			return s.listingFormTimedOut(c, m[1])
 		}
 		return fiber.ErrForbidden
 	})

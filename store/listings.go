@@ -182,3 +182,15 @@ func (s *DB) ResolveReport(ctx context.Context, serviceID string, id int64, by s
 	}
 	return nil
 }
+
+// PurgeReports deletes problem reports dealt with before cutoff: what the public wrote is not
+// kept once an editor has acted on it and a while has passed.
+func (s *DB) PurgeReports(ctx context.Context, cutoff time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM listing_reports WHERE resolved_at != '' AND resolved_at <= $1`,
+		cutoff.UTC().Format(stampFormat))
+	if err != nil {
+		return 0, fmt.Errorf("purge reports: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

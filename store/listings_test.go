@@ -117,3 +117,29 @@ func TestReports(t *testing.T) {
 		t.Errorf("reports of a deleted service: %+v", got)
 	}
 }
+
+func TestPurgeReports(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if err := db.SaveServices(ctx, service("s1", "Service one")); err != nil {
+		t.Fatal(err)
+	}
+	open, err := db.AddReport(ctx, directory.Report{ServiceID: "s1", Text: "Wrong phone number", At: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, _ := db.AddReport(ctx, directory.Report{ServiceID: "s1", Text: "Closed on Fridays now", At: time.Now()})
+	if err := db.ResolveReport(ctx, "s1", done, "Editor", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.PurgeReports(ctx, time.Now().Add(-time.Hour)); n != 0 || err != nil {
+		t.Fatalf("purged %d, %v before the time", n, err)
+	}
+	if n, err := db.PurgeReports(ctx, time.Now().Add(time.Hour)); n != 1 || err != nil {
+		t.Fatalf("purged %d, %v; want the one dealt with", n, err)
+	}
+	left, _ := db.Reports(ctx, "s1")
+	if len(left) != 1 || left[0].ID != open {
+		t.Errorf("reports left %+v, want only the open one", left)
+	}
+}

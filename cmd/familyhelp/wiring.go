@@ -114,6 +114,9 @@ const purgeInterval = 5 * time.Minute
 // only its reference, teams and dates remain.
 const defaultRetention = 2 * 365 * 24 * time.Hour
 
+// reportRetention is how long a dealt-with problem report is kept.
+const reportRetention = 90 * 24 * time.Hour
+
 type purged struct{ drafts, tokens, sessions, referrals int }
 
 func purge(ctx context.Context, a *app, retention time.Duration) (purged, error) {
@@ -127,6 +130,10 @@ func purge(ctx context.Context, a *app, retention time.Duration) (purged, error)
 		return n, err
 	}
 	if n.sessions, err = a.db.PurgeSessions(ctx, now); err != nil {
+		return n, err
+	}
+	// A public report of a problem with a listing goes 90 days after an editor dealt with it.
+	if _, err := a.db.PurgeReports(ctx, now.Add(-reportRetention)); err != nil {
 		return n, err
 	}
 	refs, err := a.db.PurgeClosedReferrals(ctx, now.Add(-retention), now)
