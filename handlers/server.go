@@ -86,6 +86,8 @@ type Server struct {
 	// reads it again, so the others go on with the last reading instead of waiting.
 	sample        atomic.Pointer[sampleReading]
 	sampleReading atomic.Bool
+	// apiCat is the Open Referral API's view of the active services (see catalogue).
+	apiCat atomic.Pointer[apiCatalogue]
 }
 
 type sampleReading struct {
@@ -164,6 +166,7 @@ func (s *Server) App() (*fiber.App, error) {
 	app.Get("/accessibility", s.page(views.AccessibilityPage, "Accessibility statement"))
 	app.Get("/privacy", s.page(views.PrivacyPage, "Privacy notice"))
 	app.Get("/data-sources", s.dataSources)
+	s.apiRoutes(app)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app, nil
