@@ -89,17 +89,8 @@ func (s *Server) apiHeaders(c *fiber.Ctx) error {
 }
 
 func (s *Server) limitAPI(c *fiber.Ctx) error {
-	if s.Limiter == nil {
-		return c.Next()
-	}
-	dec, err := s.Limiter.Allow(c.UserContext(), APIPerIP, s.clientIP(c))
-	if err != nil {
-		// A limiter that is down must not take the API down with it.
-		s.Log.Error("rate limit", "id", requestID(c), "rule", APIPerIP.Name, "err", err)
-		return c.Next()
-	}
-	if !dec.Allowed {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int(dec.RetryAfter.Seconds()+0.5))))
+	if over, retry := s.overLimit(c, limitKey{APIPerIP, s.clientIP(c)}); over {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int(retry.Seconds()+0.5))))
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		return s.writeAPIError(c, &apiError{Status: fiber.StatusTooManyRequests, Message: "too many requests"})
 	}

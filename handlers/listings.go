@@ -103,14 +103,7 @@ func (s *Server) openListing(c *fiber.Ctx) (*directory.Listing, error) {
 }
 
 func (s *Server) audit(c *fiber.Ctx, action, target, detail string) {
-	a := staffAccount(c)
-	e := staff.Entry{At: time.Now(), Action: action, Target: target, Detail: detail, Actor: publicActor}
-	if a != nil {
-		e.AccountID, e.Actor = a.ID, a.Name
-	}
-	if err := s.StaffAdmin.Audit(c.UserContext(), e); err != nil {
-		s.Log.Error("audit", "id", requestID(c), "err", err)
-	}
+	s.auditBy(c, staffAccount(c), action, target, detail)
 }
 
 func listingTarget(id string) string { return "service:" + id }
@@ -608,15 +601,7 @@ func (s *Server) reportSend(c *fiber.Ctx) error {
 
 // reportLimited applies the per-connection limit. A limiter error never blocks a report.
 func (s *Server) reportLimited(c *fiber.Ctx) (bool, time.Duration) {
-	if s.Limiter == nil {
-		return false, 0
-	}
-	d, err := s.Limiter.Allow(c.UserContext(), ReportPerIP, s.clientIP(c))
-	if err != nil {
-		s.Log.Error("rate limit", "id", requestID(c), "rule", ReportPerIP.Name, "err", err)
-		return false, 0
-	}
-	return !d.Allowed, d.RetryAfter
+	return s.overLimit(c, limitKey{ReportPerIP, s.clientIP(c)})
 }
 
 // listingFormPath matches the listing form's posts: "/staff/listings/new" and

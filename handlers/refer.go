@@ -634,34 +634,41 @@ func (s *Server) referSubmit(c *fiber.Ctx) error {
 // limited applies the submission limits and, when one is reached, shows the page that says so,
 // with 999 and the helplines; the answers stay in the draft.
 func (s *Server) limited(c *fiber.Ctx, d *referral.Draft) (bool, error) {
-	if s.Limiter == nil {
-		return false, nil
-	}
-	ctx := c.UserContext()
-	keys := []struct {
-		rule ratelimit.Rule
-		key  string
-	}{{SubmitPerIP, s.clientIP(c)}}
+	keys := []limitKey{{SubmitPerIP, s.clientIP(c)}}
 	for _, k := range contactKeys(&d.Referral) {
-		keys = append(keys, struct {
-			rule ratelimit.Rule
-			key  string
-		}{SubmitPerContact, ratelimit.HashKey(s.LimitSecret, k)})
+		keys = append(keys, limitKey{SubmitPerContact, ratelimit.HashKey(s.LimitSecret, k)})
+	}
+	if over, retry := s.overLimit(c, keys...); over {
+		return true, s.renderLimited(c, retry, "/refer/check")
+	}
+	return false, nil
+}
+
+// limitKey is one rate limit to apply: a rule and what it counts (an address, or a hash).
+type limitKey struct {
+	rule ratelimit.Rule
+	key  string
+}
+
+// overLimit applies limits in order and says whether one is reached, and when to try again.
+// A limiter error lets the request through: the limiter falls back to memory by itself, so an
+// error is a bug, and nobody is turned away for it.
+func (s *Server) overLimit(c *fiber.Ctx, keys ...limitKey) (bool, time.Duration) {
+	if s.Limiter == nil {
+		return false, 0
 	}
 	for _, k := range keys {
-		dec, err := s.Limiter.Allow(ctx, k.rule, k.key)
+		dec, err := s.Limiter.Allow(c.UserContext(), k.rule, k.key)
 		if err != nil {
-			// The limiter falls back by itself; an error here is a bug, not a reason to turn
-			// a family away.
 			s.Log.Error("rate limit", "id", requestID(c), "rule", k.rule.Name, "err", err)
 			continue
 		}
 		if !dec.Allowed {
 			s.Log.Info("rate limited", "id", requestID(c), "rule", k.rule.Name)
-			return true, s.renderLimited(c, dec.RetryAfter, "/refer/check")
+			return true, dec.RetryAfter
 		}
 	}
-	return false, nil
+	return false, 0
 }
 
 // contactKeys are the contact details a referral gives, normalised, for the per-contact limit.
@@ -732,16 +739,8 @@ func (s *Server) referDiscard(c *fiber.Ctx) error {
 // limitSearch applies the per-connection search limit. A limited family still sees 999 and the
 // helplines on the page that says so.
 func (s *Server) limitSearch(c *fiber.Ctx) error {
-	if s.Limiter == nil {
-		return c.Next()
-	}
-	dec, err := s.Limiter.Allow(c.UserContext(), SearchPerIP, s.clientIP(c))
-	if err != nil {
-		s.Log.Error("rate limit", "id", requestID(c), "rule", SearchPerIP.Name, "err", err)
-		return c.Next()
-	}
-	if !dec.Allowed {
-		return s.renderLimited(c, dec.RetryAfter, "")
+	if over, retry := s.overLimit(c, limitKey{SearchPerIP, s.clientIP(c)}); over {
+		return s.renderLimited(c, retry, "")
 	}
 	return c.Next()
 }

@@ -227,7 +227,7 @@ func (s *Server) staffLogin(c *fiber.Ctx) error {
 		return err
 	}
 	s.setStaffCookie(c, token)
-	_ = s.StaffAdmin.Audit(ctx, staff.Entry{At: time.Now(), AccountID: a.ID, Actor: a.Name, Action: "signed in", Target: "account:" + a.ID})
+	s.auditBy(c, a, "signed in", "account:"+a.ID, "")
 	switch {
 	case needCode && a.TOTPEnabled:
 		return c.Redirect("/staff/login/code", fiber.StatusSeeOther)
@@ -240,25 +240,13 @@ func (s *Server) staffLogin(c *fiber.Ctx) error {
 // loginLimited applies the sign-in limits. A limiter error never blocks staff: the limiter
 // already falls back to memory on its own.
 func (s *Server) loginLimited(c *fiber.Ctx, email string) (bool, time.Duration) {
-	if s.Limiter == nil {
-		return false, 0
-	}
-	ctx := c.UserContext()
-	for _, k := range []struct {
-		rule ratelimit.Rule
-		key  string
-	}{{LoginPerIP, s.clientIP(c)}, {LoginPerAccount, ratelimit.HashKey(s.LimitSecret, "login:"+email)}} {
-		if d, err := s.Limiter.Allow(ctx, k.rule, k.key); err == nil && !d.Allowed {
-			return true, d.RetryAfter
-		}
-	}
-	return false, 0
+	return s.overLimit(c, limitKey{LoginPerIP, s.clientIP(c)}, limitKey{LoginPerAccount, ratelimit.HashKey(s.LimitSecret, "login:"+email)})
 }
 
 func (s *Server) staffLogout(c *fiber.Ctx) error {
 	_ = s.StaffPortal.EndSession(c.UserContext(), c.Cookies(staffCookie))
 	if a := staffAccount(c); a != nil {
-		_ = s.StaffAdmin.Audit(c.UserContext(), staff.Entry{At: time.Now(), AccountID: a.ID, Actor: a.Name, Action: "signed out", Target: "account:" + a.ID})
+		s.auditBy(c, a, "signed out", "account:"+a.ID, "")
 	}
 	s.clearStaffCookie(c)
 	return c.Redirect("/staff/login", fiber.StatusSeeOther)
@@ -388,6 +376,18 @@ func (s *Server) teamName(id string) string {
 func (s *Server) staffHome(c *fiber.Ctx) error {
 	a := staffAccount(c)
 	return render(c, views.StaffHomePage(views.StaffHome{Base: s.staffBase(c, "Home", ""), TeamName: s.teamName(a.TeamID)}))
+}
+
+// auditBy writes a line of the audit trail for what account a (nil: a member of the public)
+// did. A failure is logged, not shown: the change it records has already been made.
+func (s *Server) auditBy(c *fiber.Ctx, a *staff.Account, action, target, detail string) {
+	e := staff.Entry{At: time.Now(), Action: action, Target: target, Detail: detail, Actor: publicActor}
+	if a != nil {
+		e.AccountID, e.Actor = a.ID, a.Name
+	}
+	if err := s.StaffAdmin.Audit(c.UserContext(), e); err != nil {
+		s.Log.Error("audit", "id", requestID(c), "err", err)
+	}
 }
 
 // notFoundUnless turns a refusal into "not found", so that a staff member cannot tell a page
@@ -609,8 +609,7 @@ func (s *Server) staffAddAccount(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	}
-	_ = s.StaffAdmin.Audit(c.UserContext(), staff.Entry{At: time.Now(), AccountID: a.ID, Actor: a.Name, Action: "created account",
-		Target: "account:" + acct.ID, Detail: string(acct.Role) + " " + acct.TeamID})
+	s.auditBy(c, a, "created account", "account:"+acct.ID, string(acct.Role)+" "+acct.TeamID)
 	return s.renderAccounts(c, views.AccountForm{}, nil, s.BaseURL+"/staff/set-password?token="+token)
 }
 
@@ -626,7 +625,7 @@ func (s *Server) staffRequireTwoStep(c *fiber.Ctx) error {
 	if err := s.StaffAdmin.SetSetting(c.UserContext(), RequireTwoStepKey, v); err != nil {
 		return err
 	}
-	_ = s.StaffAdmin.Audit(c.UserContext(), staff.Entry{At: time.Now(), AccountID: a.ID, Actor: a.Name, Action: "two-step sign-in required: " + v})
+	s.auditBy(c, a, "two-step sign-in required: "+v, "", "")
 	return c.Redirect("/staff/accounts", fiber.StatusSeeOther)
 }
 
