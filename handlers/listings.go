@@ -78,8 +78,8 @@ func (s *Server) listingRoutes(r fiber.Router) {
 // cookie on the services' path.
 func (s *Server) reportRoutes(app *fiber.App) {
 	csrf := s.csrfFor("/services", reportCSRFCookie, s.reportSend)
-	app.Get("/services/:id/report", sameOriginReferer, csrf, s.reportPage)
-	app.Post("/services/:id/report", sameOriginReferer, csrf, s.reportSend)
+	app.Get("/services/:id/report", csrf, s.reportPage)
+	app.Post("/services/:id/report", csrf, s.reportSend)
 }
 
 // editorsOnly turns everyone else away from every listings page, as if it did not exist.

@@ -61,7 +61,7 @@ const (
 const maxFields = 200
 
 func (s *Server) referRoutes(app *fiber.App) {
-	g := app.Group("/refer", sameOriginReferer, s.csrf())
+	g := app.Group("/refer", s.csrf())
 	g.Get("", s.referStart)
 	g.Post("/start", s.referBegin)
 	g.Get("/urgent", s.referUrgent)
@@ -93,6 +93,7 @@ func (s *Server) csrfFor(path, cookie string, onFail fiber.Handler) fiber.Handle
 	}
 	plain, secure := s.csrfWith(path, cookie, false, onFail), s.csrfWith(path, cookie, true, onFail)
 	return func(c *fiber.Ctx) error {
+		sameOriginReferer(c)
 		if hostOnly || s.secure(c) {
 			return secure(c)
 		}
@@ -141,14 +142,14 @@ const csrfLifetime = 2 * time.Hour
 // sameOriginReferer lets a same-origin form through the CSRF middleware's HTTPS Referer check
 // when the browser sent no Referer (privacy tools strip it): the browser's own Origin or
 // Sec-Fetch-Site header says where the form came from. A form from anywhere else still fails.
-func sameOriginReferer(c *fiber.Ctx) error {
+// Every form's CSRF check (csrfFor) does this first.
+func sameOriginReferer(c *fiber.Ctx) {
 	if c.Method() == fiber.MethodPost && c.Get(fiber.HeaderReferer) == "" {
 		origin := c.Protocol() + "://" + c.Hostname()
 		if c.Get("Sec-Fetch-Site") == "same-origin" || c.Get(fiber.HeaderOrigin) == origin {
-			c.Request().Header.Set(fiber.HeaderReferer, origin+"/refer")
+			c.Request().Header.Set(fiber.HeaderReferer, origin+"/")
 		}
 	}
-	return c.Next()
 }
 
 // secure says whether cookies get the Secure flag: always over HTTPS, and whenever the site's
