@@ -253,41 +253,40 @@ func (s *Service) Submit(ctx context.Context, d *Draft) (*Draft, error) {
 // confirmation if they asked for one at an address they marked safe.
 func (s *Service) letters(reference string, r *Referral) ([]Outgoing, error) {
 	var out []Outgoing
-	add := func(kind, teamID string, l Letter) error {
-		plain, err := json.Marshal(l)
-		if err != nil {
-			return fmt.Errorf("submit referral: %w", err)
-		}
-		key := reference + "/" + kind + "/" + teamID
-		out = append(out, Outgoing{Key: key, Kind: kind, TeamID: teamID, Sealed: s.Sealed.Seal(plain, []byte("outbox:"+key))})
-		return nil
-	}
-	teams := append([]Team{r.Decision.Team}, r.Decision.Also...)
-	for _, t := range teams {
+	for _, t := range append([]Team{r.Decision.Team}, r.Decision.Also...) {
 		subject, text := s.TeamLetter(reference, r.Decision.Urgent, s.StaffLink(reference))
-		if err := add(KindTeam, t.ID, Letter{To: t.Mailbox, Subject: subject, Text: text}); err != nil {
+		o, err := s.sealLetter(reference+"/"+KindTeam+"/"+t.ID, KindTeam, t.ID, Letter{To: t.Mailbox, Subject: subject, Text: text})
+		if err != nil {
 			return nil, err
 		}
+		out = append(out, o)
 	}
 	if r.Contact.Confirmation && r.Contact.IsSafe(ByEmail) && r.Contact.Email != "" {
 		// No team name: it would say what kind of help this is to anyone reading the inbox.
 		subject, text := s.FamilyLetter(reference, "", r.Decision.Team.Phone)
-		if err := add(KindFamily, "", Letter{To: r.Contact.Email, Subject: subject, Text: text}); err != nil {
+		o, err := s.sealLetter(reference+"/"+KindFamily+"/", KindFamily, "", Letter{To: r.Contact.Email, Subject: subject, Text: text})
+		if err != nil {
 			return nil, err
 		}
+		out = append(out, o)
 	}
 	return out, nil
+}
+
+// sealLetter seals a notification for the outbox under its key, which it is bound to.
+func (s *Service) sealLetter(key, kind, teamID string, l Letter) (Outgoing, error) {
+	plain, err := json.Marshal(l)
+	if err != nil {
+		return Outgoing{}, fmt.Errorf("seal notification: %w", err)
+	}
+	return Outgoing{Key: key, Kind: kind, TeamID: teamID, Sealed: s.Sealed.Seal(plain, []byte("outbox:"+key))}, nil
 }
 
 // TeamLetterFor seals the notification telling a team about a referral, for a transfer.
 func (s *Service) TeamLetterFor(reference string, urgent bool, t Team, kind string) (Outgoing, error) {
 	subject, text := s.TeamLetter(reference, urgent, s.StaffLink(reference))
-	plain, err := json.Marshal(Letter{To: t.Mailbox, Subject: subject, Text: text})
-	if err != nil {
-		return Outgoing{}, err
-	}
 	key := reference + "/" + kind + "/" + t.ID + "/" + s.now().Format("20060102T150405.000000")
-	return Outgoing{Key: key, Kind: KindTeam, TeamID: t.ID, Sealed: s.Sealed.Seal(plain, []byte("outbox:"+key))}, nil
+	return s.sealLetter(key, KindTeam, t.ID, Letter{To: t.Mailbox, Subject: subject, Text: text})
 }
 
 // OpenLetter opens a sealed notification, for the worker that sends it.
