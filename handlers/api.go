@@ -259,6 +259,25 @@ func filter(c *fiber.Ctx) (oruk.Filter, error) {
 		}
 		f.ModifiedAfter = t
 	}
+	if v := c.Query("day"); v != "" {
+		d, ok := oruk.ParseDay(v)
+		if !ok {
+			return f, badParam("day", "day must be a day of the week, such as MO or Monday")
+		}
+		f.Day = &d
+	}
+	for _, p := range []struct {
+		name string
+		to   *string
+	}{{"start_time", &f.Opens}, {"end_time", &f.Closes}} {
+		if v := c.Query(p.name); v != "" {
+			t, ok := oruk.ParseClock(v)
+			if !ok {
+				return f, badParam(p.name, p.name+" must be a time of day, such as 09:30")
+			}
+			*p.to = t
+		}
+	}
 	if v := c.Query("postcode"); v != "" {
 		place, err := postcode.Lookup(v)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -122,44 +123,163 @@ func checkORUK(t *testing.T, kind string, body []byte) error {
 	return sch.Validate(v)
 }
 
-func TestORUKValidatorFixtures(t *testing.T) {
-	orukSchemas(t)
-	failed := 0
-	for _, set := range []struct {
-		dir  string
-		pass bool
-	}{{"V3.0-UK-Default", true}, {"V3.0-UK-Fail", false}} {
-		files, err := filepath.Glob(filepath.Join(openReferralDir, "oruk-validator/mocks", set.dir, "*.json"))
-		if err != nil || len(files) == 0 {
-			t.Fatalf("no fixtures in %s: %v", set.dir, err)
+// fetcher answers a GET of an API path (with its query) as a consumer sees it.
+type fetcher func(path string) (status int, body []byte)
+
+// orukEndpoints are the list endpoints the validator walks, with the kinds of their answers.
+var orukEndpoints = []struct{ path, list, single string }{
+	{"/services", "service_list", "service"},
+	{"/organizations", "organization_list", "organization"},
+	{"/service_at_locations", "service_at_location_list", "service_at_location"},
+	{"/taxonomies", "taxonomy_list", "taxonomy"},
+	{"/taxonomy_terms", "taxonomy_term_list", "taxonomy_term"},
+}
+
+// conformance checks an API as the ORUK validator does: every answer against its schema, and
+// what no schema can see. It walks each list page by page until it holds total_items; each
+// page must be the page asked for and bring new items; the first item, fetched by its id,
+// must be that item. query, if any, is added to every list request.
+func conformance(t *testing.T, fetch fetcher, query string) []error {
+	t.Helper()
+	var errs []error
+	get := func(path, kind string) []byte {
+		status, body := fetch(path)
+		if status != http.StatusOK {
+			errs = append(errs, fmt.Errorf("GET %s: status %d", path, status))
+			return nil
 		}
-		for _, f := range files {
-			kind := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".json"), "_full")
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
+		if err := checkORUK(t, kind, body); err != nil {
+			errs = append(errs, fmt.Errorf("GET %s is not ORUK 3.0 %s: %w", path, kind, err))
+			return nil
+		}
+		return body
+	}
+	get("/", "api_details")
+	for _, ep := range orukEndpoints {
+		seen := map[string]bool{}
+		var first string
+		for p := 1; ; p++ {
+			target := ep.path + "?page=" + strconv.Itoa(p)
+			if query != "" {
+				target += "&" + query
 			}
-			if !set.pass && sameAsDefault(t, filepath.Base(f), b) {
-				// Some Fail fixtures fail the validator's other checks, not the schema: they
-				// are the Default documents unchanged, so no schema check can reject them.
-				continue
+			body := get(target, ep.list)
+			if body == nil {
+				break
 			}
-			err = checkORUK(t, kind, b)
-			if set.pass && err != nil {
-				t.Errorf("%s/%s should pass: %v", set.dir, filepath.Base(f), err)
+			var pg struct {
+				TotalItems int  `json:"total_items"`
+				PageNumber int  `json:"page_number"`
+				LastPage   bool `json:"last_page"`
+				Contents   []struct {
+					ID string `json:"id"`
+				} `json:"contents"`
 			}
-			if !set.pass && err == nil {
-				// TODO: these differ from Default in ways the schemas do not reject (the
-				// validator checks more than the schema); see the report.
-				t.Logf("%s/%s passes the schema check", set.dir, filepath.Base(f))
+			if err := json.Unmarshal(body, &pg); err != nil {
+				errs = append(errs, fmt.Errorf("%s page %d: %w", ep.path, p, err))
+				break
 			}
-			if !set.pass && err != nil {
-				failed++
+			if pg.PageNumber != p {
+				errs = append(errs, fmt.Errorf("%s?page=%d answered page_number %d", ep.path, p, pg.PageNumber))
+				break
+			}
+			for _, it := range pg.Contents {
+				if seen[it.ID] {
+					errs = append(errs, fmt.Errorf("%s: item %s on two pages", ep.path, it.ID))
+				}
+				seen[it.ID] = true
+				if first == "" {
+					first = it.ID
+				}
+			}
+			if len(seen) >= pg.TotalItems || pg.LastPage || len(pg.Contents) == 0 || p == 100 {
+				if len(seen) != pg.TotalItems {
+					errs = append(errs, fmt.Errorf("%s: pages hold %d items, total_items says %d", ep.path, len(seen), pg.TotalItems))
+				}
+				break
+			}
+		}
+		if first == "" {
+			continue
+		}
+		if body := get(ep.path+"/"+first, ep.single); body != nil {
+			var one struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal(body, &one); err != nil || one.ID != first {
+				errs = append(errs, fmt.Errorf("GET %s/%s answered id %q", ep.path, first, one.ID))
 			}
 		}
 	}
-	if failed < 3 {
-		t.Errorf("only %d Fail fixtures failed the schema check", failed)
+	return errs
+}
+
+// mockAPI answers as the validator's mock server does: one fixture file per endpoint, whatever
+// the page or id, taken from the first of dirs that has it.
+func mockAPI(dirs ...string) fetcher {
+	return func(path string) (int, []byte) {
+		path, _, _ = strings.Cut(path, "?")
+		var names []string
+		switch parts := strings.Split(strings.Trim(path, "/"), "/"); {
+		case path == "/":
+			names = []string{"api_details"}
+		case len(parts) == 1:
+			names = []string{strings.TrimSuffix(parts[0], "s") + "_list", strings.TrimSuffix(parts[0], "ies") + "y_list"}
+		default:
+			kind := strings.TrimSuffix(strings.TrimSuffix(parts[0], "s"), "ie")
+			if strings.HasSuffix(parts[0], "ies") {
+				kind += "y"
+			}
+			names = []string{kind, kind + "_full"}
+		}
+		for _, d := range dirs {
+			for _, n := range names {
+				if b, err := os.ReadFile(filepath.Join(d, n+".json")); err == nil {
+					return http.StatusOK, b
+				}
+			}
+		}
+		return http.StatusNotFound, nil
+	}
+}
+
+func TestORUKValidatorFixtures(t *testing.T) {
+	orukSchemas(t)
+	mocks := filepath.Join(openReferralDir, "oruk-validator/mocks")
+	def, fail := filepath.Join(mocks, "V3.0-UK-Default"), filepath.Join(mocks, "V3.0-UK-Fail")
+	if errs := conformance(t, mockAPI(def), ""); len(errs) > 0 {
+		t.Errorf("the Default fixtures should pass: %v", errs)
+	}
+	files, err := filepath.Glob(filepath.Join(fail, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Fail fixtures: %v", err)
+	}
+	checked := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sameAsDefault(t, filepath.Base(f), b) {
+			// The Default document unchanged: the validator fails it for reasons outside the
+			// API's answers, so no check of them can.
+			continue
+		}
+		// The Default API with only this answer broken: the check must notice.
+		one := t.TempDir()
+		if err := os.WriteFile(filepath.Join(one, filepath.Base(f)), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		errs := conformance(t, mockAPI(one, def), "")
+		if len(errs) == 0 {
+			t.Errorf("Fail fixture %s passes the check", filepath.Base(f))
+		} else {
+			t.Logf("Fail fixture %s: %v", filepath.Base(f), errs[0])
+		}
+		checked++
+	}
+	if checked < 8 {
+		t.Errorf("only %d Fail fixtures differ from Default; expected the validator's set", checked)
 	}
 }
 
@@ -337,6 +457,23 @@ func TestAPIOptionalEndpointsValid(t *testing.T) {
 	s.valid(t, "/api/service_at_locations/"+sals.Contents[0].ID, "service_at_location", nil)
 }
 
+// TestAPIConformance walks our API as the ORUK validator walks its fixtures: every page of every
+// list, with and without filters, and the first item of each by id.
+func TestAPIConformance(t *testing.T) {
+	s := newSite(t, false)
+	s.srv.Limiter = nil
+	fetch := func(path string) (int, []byte) {
+		a := s.api(t, "/api"+path)
+		return a.status, a.body
+	}
+	for _, q := range []string{"", "per_page=7", "taxonomy_id=" + oruk.NeedsTaxonomy.ID + "&per_page=9",
+		"postcode=WS1+1TP&proximity=20000&per_page=5", "search=support&minimum_age=0&per_page=3"} {
+		if errs := conformance(t, fetch, q); len(errs) > 0 {
+			t.Errorf("with %q: %v", q, errs)
+		}
+	}
+}
+
 func TestAPIErrorsAndCaching(t *testing.T) {
 	s := newSite(t, false)
 	for _, c := range []struct{ query, param string }{
@@ -442,6 +579,37 @@ func TestAPIFilters(t *testing.T) {
 			t.Errorf("%s at %.0f m after %.0f m", it.Name, best, last)
 		}
 		last = max(last, best)
+	}
+
+	// Opening times: one weekly opening must be on the day, open from start_time and close
+	// by end_time.
+	var monday, evening, none servicePage
+	s.valid(t, "/api/services?per_page=200&day=MO", "service_list", &monday)
+	s.valid(t, "/api/services?per_page=200&day=monday&start_time=17:00", "service_list", &evening)
+	s.valid(t, "/api/services?per_page=200&day=SU&start_time=23:00&end_time=23:30", "service_list", &none)
+	if monday.TotalItems == 0 || monday.TotalItems >= all.TotalItems || evening.TotalItems == 0 || evening.TotalItems >= monday.TotalItems {
+		t.Errorf("Monday %d, Monday from 17:00 %d, of %d", monday.TotalItems, evening.TotalItems, all.TotalItems)
+	}
+	if none.TotalItems != 0 {
+		t.Errorf("%d services open only between 23:00 and 23:30 on Sunday", none.TotalItems)
+	}
+	for _, it := range evening.Contents {
+		var sv oruk.Service
+		s.valid(t, "/api/services/"+it.ID, "service", &sv)
+		ok := false
+		for _, sc := range sv.Schedules {
+			ok = ok || sc.Byday == "MO" && sc.OpensAt >= "17:00"
+		}
+		if !ok {
+			t.Errorf("%s has no Monday opening from 17:00: %+v", it.Name, sv.Schedules)
+		}
+	}
+	for _, bad := range []string{"day=Funday", "start_time=25:00", "end_time=noon"} {
+		a := s.api(t, "/api/services?"+bad)
+		name, _, _ := strings.Cut(bad, "=")
+		if a.status != http.StatusBadRequest || !bytes.Contains(a.body, []byte(`"parameter":"`+name+`"`)) {
+			t.Errorf("%s: %d %s", bad, a.status, a.body)
+		}
 	}
 }
 

@@ -50,6 +50,54 @@ type Filter struct {
 	// Within > 0 only services with a location within that many metres are kept.
 	Near   *search.Point
 	Within float64
+	// Day, Opens and Closes keep services with one weekly opening that is on Day, opens at
+	// or after Opens ("09:00") and closes at or before Closes; each is left out when unset.
+	Day           *time.Weekday
+	Opens, Closes string
+}
+
+// ParseDay reads a weekday as an RFC 5545 code (MO) or its English name (Monday, mon).
+func ParseDay(s string) (time.Weekday, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		name := strings.ToLower(d.String())
+		if len(s) >= 2 && (s == strings.ToLower(days[d]) || s == name || len(s) >= 3 && strings.HasPrefix(name, s)) {
+			return d, true
+		}
+	}
+	return 0, false
+}
+
+// ParseClock reads a time of day, "9:30", "09:30" or "09:30:00", as "09:30".
+func ParseClock(s string) (string, bool) {
+	for _, layout := range []string{"15:04", "15:04:05", "3:04"} {
+		if t, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
+			return t.Format("15:04"), true
+		}
+	}
+	return "", false
+}
+
+// open reports whether one of the service's weekly openings fits the filter's day and times.
+func (f Filter) open(s *directory.Service) bool {
+	if f.Day == nil && f.Opens == "" && f.Closes == "" {
+		return true
+	}
+	fits := func(sc directory.Schedule) bool {
+		opens, _ := ParseClock(sc.Opens)
+		closes, _ := ParseClock(sc.Closes)
+		return (f.Day == nil || sc.Weekday == *f.Day) &&
+			(f.Opens == "" || opens >= f.Opens) && (f.Closes == "" || closes != "" && closes <= f.Closes)
+	}
+	if slices.ContainsFunc(s.Schedules, fits) {
+		return true
+	}
+	for _, l := range s.Locations {
+		if slices.ContainsFunc(l.Schedules, fits) {
+			return true
+		}
+	}
+	return false
 }
 
 // Match is a service that matched, with its distance when Near was given.
@@ -102,7 +150,8 @@ func matches(s *directory.Service, f Filter, words []string) bool {
 		f.OrganizationID != "" && OrganizationID(s.Organisation.ID) != strings.ToLower(f.OrganizationID),
 		f.MinAge != nil && s.MinAge < *f.MinAge,
 		f.MaxAge != nil && s.MaxAge > *f.MaxAge,
-		!f.ModifiedAfter.IsZero() && s.UpdatedAt.Before(f.ModifiedAfter):
+		!f.ModifiedAfter.IsZero() && s.UpdatedAt.Before(f.ModifiedAfter),
+		!f.open(s):
 		return false
 	}
 	if len(words) == 0 {
