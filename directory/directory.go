@@ -382,6 +382,12 @@ func (d *Directory) Save(ctx context.Context, services ...*Service) error {
 	return nil
 }
 
+// EachService calls fn for every service in the store, of any status, until fn returns an
+// error: for exports and imports, which read the whole directory.
+func (d *Directory) EachService(ctx context.Context, fn func(*Service) error) error {
+	return d.Store.EachService(ctx, fn)
+}
+
 // Delete removes a service from the store and, like Save, from the index.
 func (d *Directory) Delete(ctx context.Context, id string) error {
 	if err := d.Store.DeleteService(ctx, id); err != nil {

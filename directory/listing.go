@@ -508,7 +508,7 @@ func (c *checker) text(field, value, what string, required bool, limit int, mult
 	switch {
 	case v == "" && required:
 		c.add(field, "Enter "+what)
-	case !isText(v, multiline):
+	case !IsText(v, multiline):
 		c.add(field, capitalise(what)+" must not contain special characters")
 	case utf8.RuneCountInString(v) > limit:
 		c.add(field, capitalise(what)+" must be "+strconv.Itoa(limit)+" characters or fewer")
@@ -520,11 +520,11 @@ func capitalise(s string) string {
 	return string(unicode.ToUpper(r)) + s[n:]
 }
 
-// isText is the rule referral.IsText applies to what families type: valid UTF-8 without
+// IsText is the rule referral.IsText applies to what families type: valid UTF-8 without
 // control characters, separators, byte order marks or bidirectional overrides, which could
 // make a listing read differently on the page from what was stored. A one-line field takes no
 // line breaks either.
-func isText(s string, multiline bool) bool {
+func IsText(s string, multiline bool) bool {
 	if !utf8.ValidString(s) {
 		return false
 	}
@@ -542,8 +542,8 @@ func isText(s string, multiline bool) bool {
 
 var phoneChars = regexp.MustCompile(`^\+?[0-9 ()-]+$`)
 
-// validPhone takes numbers as services publish them: "0808 2000 247", "116 123", "+44 1632 960000".
-func validPhone(s string) bool {
+// ValidPhone takes numbers as services publish them: "0808 2000 247", "116 123", "+44 1632 960000".
+func ValidPhone(s string) bool {
 	if !phoneChars.MatchString(s) {
 		return false
 	}
@@ -556,12 +556,14 @@ func validPhone(s string) bool {
 	return n >= 3 && n <= 15
 }
 
-func validEmail(s string) bool {
+// ValidEmail takes an address on its own, as a listing shows it: no display name or brackets.
+func ValidEmail(s string) bool {
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Address == s && len(s) <= 254 && !strings.ContainsAny(s, "<>\" ")
 }
 
-func validWebsite(s string) bool {
+// ValidWebsite takes http and https addresses with a host.
+func ValidWebsite(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && !strings.ContainsAny(s, " <>\"") && len(s) <= 300
 }
@@ -621,10 +623,10 @@ func (f *ListingForm) Check(old *Service, now time.Time) []FormError {
 			c.add("delivery", "Select ways from the list")
 		}
 	}
-	if w := strings.TrimSpace(f.Website); w != "" && !validWebsite(w) {
+	if w := strings.TrimSpace(f.Website); w != "" && !ValidWebsite(w) {
 		c.add("website", "Enter the website's full address, starting with https://")
 	}
-	if e := strings.TrimSpace(f.Email); e != "" && !validEmail(e) {
+	if e := strings.TrimSpace(f.Email); e != "" && !ValidEmail(e) {
 		c.add("email", "Enter an email address in the correct format, like name@example.org")
 	}
 	for i, p := range f.Phones {
@@ -632,7 +634,7 @@ func (f *ListingForm) Check(old *Service, now time.Time) []FormError {
 		switch n := strings.TrimSpace(p.Number); {
 		case n == "":
 			c.add(field, "Enter phone number "+strconv.Itoa(i+1)+", or clear its description")
-		case !validPhone(n):
+		case !ValidPhone(n):
 			c.add(field, "Enter phone number "+strconv.Itoa(i+1)+" using only digits, spaces and brackets, like 01632 960000")
 		}
 		if !slices.ContainsFunc(PhoneTypes, func(t PhoneType) bool { return t.Value == p.Type }) && p.Type != "" {
@@ -647,10 +649,10 @@ func (f *ListingForm) Check(old *Service, now time.Time) []FormError {
 		}
 		c.text(ContactField(i, "name"), ct.Name, "the name of contact "+n, false, 100, false)
 		c.text(ContactField(i, "title"), ct.Title, "the job title of contact "+n, false, 100, false)
-		if e := strings.TrimSpace(ct.Email); e != "" && !validEmail(e) {
+		if e := strings.TrimSpace(ct.Email); e != "" && !ValidEmail(e) {
 			c.add(ContactField(i, "email"), "Enter an email address for contact "+n+" in the correct format, like name@example.org")
 		}
-		if p := strings.TrimSpace(ct.Phone); p != "" && !validPhone(p) {
+		if p := strings.TrimSpace(ct.Phone); p != "" && !ValidPhone(p) {
 			c.add(ContactField(i, "phone"), "Enter a phone number for contact "+n+" using only digits, spaces and brackets")
 		}
 	}
@@ -835,7 +837,7 @@ func ParseSchedules(text string) ([]Schedule, error) {
 			return nil, fmt.Errorf("line %d needs real times, the closing time after the opening time, like 09:00-17:00", n+1)
 		}
 		note := strings.TrimSpace(m[6])
-		if !isText(note, false) || utf8.RuneCountInString(note) > 100 {
+		if !IsText(note, false) || utf8.RuneCountInString(note) > 100 {
 			return nil, fmt.Errorf("the note on line %d must be 100 characters or fewer, without special characters", n+1)
 		}
 		out = append(out, Schedule{Weekday: day, Opens: opens, Closes: closes, Description: note})

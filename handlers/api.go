@@ -34,7 +34,7 @@ const (
 	apiCatalogueTTL = 30 * time.Second
 )
 
-// serviceLister reads every service; store.DB does.
+// serviceLister reads every service; directory.Directory does.
 type serviceLister interface {
 	EachService(ctx context.Context, fn func(*directory.Service) error) error
 }
@@ -172,12 +172,8 @@ func (s *Server) catalogue(ctx context.Context) (*oruk.Catalogue, error) {
 	if last := s.apiCat.Load(); last != nil && last.version == v && time.Since(last.at) < apiCatalogueTTL {
 		return last.cat, nil
 	}
-	var lister serviceLister
-	if l, ok := s.Directory.(serviceLister); ok {
-		lister = l
-	} else if d, ok := s.Directory.(*directory.Directory); ok && d.Store != nil {
-		lister = d.Store
-	} else {
+	lister, ok := s.Directory.(serviceLister)
+	if !ok {
 		return nil, errors.New("api: the directory cannot list its services")
 	}
 	var all []*directory.Service

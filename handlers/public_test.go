@@ -49,6 +49,17 @@ func (brokenIndex) Search(context.Context, search.Query) (search.Result, error) 
 
 func newSite(t *testing.T, engineDown bool) *site {
 	t.Helper()
+	return newSiteWith(t, engineDown, true)
+}
+
+// newEmptySite is a site with nothing in its directory.
+func newEmptySite(t *testing.T) *site {
+	t.Helper()
+	return newSiteWith(t, false, false)
+}
+
+func newSiteWith(t *testing.T, engineDown, seeded bool) *site {
+	t.Helper()
 	ctx := context.Background()
 	db, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "familyhelp.db"))
 	if err != nil {
@@ -63,8 +74,10 @@ func newSite(t *testing.T, engineDown bool) *site {
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	dir := directory.New(db, ix, log)
-	if _, err := seed.Defaults(ctx, db, db); err != nil {
-		t.Fatal(err)
+	if seeded {
+		if _, err := seed.Defaults(ctx, db, db); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := dir.Reindex(ctx); err != nil {
 		t.Fatal(err)

@@ -10,14 +10,47 @@ import (
 	"familyhelp/directory"
 )
 
-// ServiceID is the id of one of our services.
-func ServiceID(id string) string { return ID("service", id) }
+// An id that is already a UUID is kept as it is: it came from Open Referral data we imported,
+// and consumers know the record by it. Any other id is ours, and its UUID is derived from it.
 
-// OrganizationID is the id of one of our organisations.
-func OrganizationID(id string) string { return ID("organization", id) }
+// ServiceID is the UUID of the service with our id id.
+func ServiceID(id string) string { return uuidOr(id, "service") }
 
-// ServiceAtLocationID is the id of a service at one of its locations.
-func ServiceAtLocationID(svc, loc string) string { return ID("service_at_location", svc, loc) }
+// OrganizationID is the UUID of the organisation with our id id.
+func OrganizationID(id string) string { return uuidOr(id, "organization") }
+
+// LocationID is the UUID of a service's place.
+func LocationID(svc, loc string) string { return uuidOr(loc, "location", svc) }
+
+// ServiceAtLocationID is the UUID of a service at one of its places.
+func ServiceAtLocationID(svc, loc string) string {
+	return ID("service_at_location", ServiceID(svc), LocationID(svc, loc))
+}
+
+func uuidOr(id, kind string, parent ...string) string {
+	if IsUUID(id) {
+		return strings.ToLower(id)
+	}
+	return ID(kind, append(parent, id)...)
+}
+
+// IsUUID reports whether s is a UUID in its usual written form.
+func IsUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F'):
+			return false
+		}
+	}
+	return true
+}
 
 // days are RFC 5545 BYDAY codes, by time.Weekday.
 var days = [7]string{"SU", "MO", "TU", "WE", "TH", "FR", "SA"}
@@ -86,23 +119,25 @@ func schedule(svcID, salID string, key string, n int, sc directory.Schedule, att
 		Description: sc.Description, AttendingType: attending}
 }
 
+// Nested objects' ids are derived from the UUIDs of their service and place, not from our ids,
+// so a service exported and imported elsewhere keeps every id.
 func locations(s *directory.Service, svcID string) ([]ServiceAtLocation, []Schedule) {
 	sals := []ServiceAtLocation{}
 	var scheds []Schedule
 	for _, l := range s.Locations {
 		salID := ServiceAtLocationID(s.ID, l.ID)
-		locID := ID("location", s.ID, l.ID)
+		locID := LocationID(s.ID, l.ID)
 		loc := Location{ID: locID, LocationType: "physical", Name: l.Name, Latitude: l.Latitude, Longitude: l.Longitude,
-			Addresses: []Address{{ID: ID("address", s.ID, l.ID), LocationID: locID, Address1: l.Address, City: l.Town,
+			Addresses: []Address{{ID: ID("address", svcID, locID), LocationID: locID, Address1: l.Address, City: l.Town,
 				StateProvince: "", PostalCode: l.Postcode, Country: "GB", AddressType: "physical"}},
 			Accessibility: []Accessibility{}}
 		for i, a := range l.Accessibility {
-			loc.Accessibility = append(loc.Accessibility, Accessibility{ID: ID("accessibility", s.ID, l.ID, strconv.Itoa(i)),
+			loc.Accessibility = append(loc.Accessibility, Accessibility{ID: ID("accessibility", svcID, locID, strconv.Itoa(i)),
 				LocationID: locID, Description: a})
 		}
 		sal := ServiceAtLocation{ID: salID, ServiceID: svcID, LocationID: locID, Location: loc}
 		for i, sc := range l.Schedules {
-			m := schedule(svcID, salID, s.ID+"\x00"+l.ID, i, sc, "in person")
+			m := schedule(svcID, salID, svcID+"\x00"+locID, i, sc, "in person")
 			sal.Schedules = append(sal.Schedules, m)
 			scheds = append(scheds, m)
 		}
@@ -122,41 +157,42 @@ func Locations(s *directory.Service) []ServiceAtLocation {
 func Map(s *directory.Service) *Service {
 	svcID := ServiceID(s.ID)
 	out := &Service{ServiceSummary: Summary(s), Contacts: []Contact{}, Phones: []Phone{}, Schedules: []Schedule{},
-		ServiceAreas: []ServiceArea{}, CostOptions: []CostOption{}, Languages: []Language{}, Attributes: []Attribute{}}
+		ServiceAreas: []ServiceArea{}, CostOptions: []CostOption{}, Languages: []Language{}, Attributes: []Attribute{},
+		EligibilityDescription: s.Eligibility, ApplicationProcess: s.HowToRefer, FamilyHelp: extension(s)}
 	var scheds []Schedule
 	out.ServiceAtLocations, scheds = locations(s, svcID)
 	for i, p := range s.Phones {
-		out.Phones = append(out.Phones, Phone{ID: ID("phone", s.ID, strconv.Itoa(i)), ServiceID: svcID, Number: p.Number,
+		out.Phones = append(out.Phones, Phone{ID: ID("phone", svcID, strconv.Itoa(i)), ServiceID: svcID, Number: p.Number,
 			Type: cmp.Or(p.Type, "voice"), Description: p.Description})
 	}
 	for i, c := range s.Contacts {
-		ct := Contact{ID: ID("contact", s.ID, strconv.Itoa(i)), ServiceID: svcID, Name: c.Name, Title: c.Title, Email: c.Email, Phones: []Phone{}}
+		ct := Contact{ID: ID("contact", svcID, strconv.Itoa(i)), ServiceID: svcID, Name: c.Name, Title: c.Title, Email: c.Email, Phones: []Phone{}}
 		if c.Phone != "" {
-			ct.Phones = append(ct.Phones, Phone{ID: ID("contact_phone", s.ID, strconv.Itoa(i)), ContactID: ct.ID, Number: c.Phone, Type: "voice"})
+			ct.Phones = append(ct.Phones, Phone{ID: ID("contact_phone", svcID, strconv.Itoa(i)), ContactID: ct.ID, Number: c.Phone, Type: "voice"})
 		}
 		out.Contacts = append(out.Contacts, ct)
 	}
 	for i, sc := range s.Schedules {
-		out.Schedules = append(out.Schedules, schedule(svcID, "", s.ID, i, sc, "remote"))
+		out.Schedules = append(out.Schedules, schedule(svcID, "", svcID, i, sc, "remote"))
 	}
 	out.Schedules = append(out.Schedules, scheds...)
 	switch {
 	case s.National:
-		out.ServiceAreas = append(out.ServiceAreas, ServiceArea{ID: ID("service_area", s.ID), ServiceID: svcID,
+		out.ServiceAreas = append(out.ServiceAreas, ServiceArea{ID: ID("service_area", svcID), ServiceID: svcID,
 			Name: "England", Description: cmp.Or(s.AreaDescription, "Available wherever you live"), ExtentType: "national"})
 	case s.AreaDescription != "":
-		out.ServiceAreas = append(out.ServiceAreas, ServiceArea{ID: ID("service_area", s.ID), ServiceID: svcID,
+		out.ServiceAreas = append(out.ServiceAreas, ServiceArea{ID: ID("service_area", svcID), ServiceID: svcID,
 			Name: s.AreaDescription})
 	}
 	if s.Free {
 		zero := 0.0
-		out.CostOptions = append(out.CostOptions, CostOption{ID: ID("cost_option", s.ID), ServiceID: svcID, Option: "Free", Amount: &zero})
+		out.CostOptions = append(out.CostOptions, CostOption{ID: ID("cost_option", svcID), ServiceID: svcID, Option: "Free", Amount: &zero})
 	} else {
-		out.CostOptions = append(out.CostOptions, CostOption{ID: ID("cost_option", s.ID), ServiceID: svcID, Option: "Cost",
+		out.CostOptions = append(out.CostOptions, CostOption{ID: ID("cost_option", svcID), ServiceID: svcID, Option: "Cost",
 			AmountDescription: cmp.Or(s.Cost, "There may be a cost")})
 	}
 	for _, l := range s.Languages {
-		out.Languages = append(out.Languages, Language{ID: ID("language", s.ID, l), ServiceID: svcID, Name: l,
+		out.Languages = append(out.Languages, Language{ID: ID("language", svcID, l), ServiceID: svcID, Name: l,
 			Code: languageCodes[strings.ToLower(strings.TrimSpace(l))]})
 	}
 	for _, tid := range TermIDs(s) {
@@ -164,10 +200,20 @@ func Map(s *directory.Service) *Service {
 		if !ok {
 			continue
 		}
-		out.Attributes = append(out.Attributes, Attribute{ID: ID("attribute", s.ID, tid), LinkID: svcID, LinkType: "service",
+		out.Attributes = append(out.Attributes, Attribute{ID: ID("attribute", svcID, tid), LinkID: svcID, LinkType: "service",
 			LinkEntity: "service", TaxonomyTermID: tid, TaxonomyTerm: t})
 	}
 	return out
+}
+
+// extension holds what a listing has beyond HSDS, so that our own export imports whole.
+func extension(s *directory.Service) *Extension {
+	e := &Extension{ID: s.ID, OrganisationID: s.Organisation.ID, Summary: s.Summary, SelfReferral: s.SelfReferral,
+		OpeningNotes: s.OpeningNotes, Accessibility: s.Accessibility, Sample: s.Sample, Delivery: []string{}}
+	for _, d := range s.Delivery {
+		e.Delivery = append(e.Delivery, string(d))
+	}
+	return e
 }
 
 // HasTerm reports whether a service is linked to a taxonomy term.

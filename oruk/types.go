@@ -75,6 +75,26 @@ type Service struct {
 	CostOptions        []CostOption        `json:"cost_options"`
 	Languages          []Language          `json:"languages"`
 	Attributes         []Attribute         `json:"attributes"`
+	// EligibilityDescription and ApplicationProcess are HSDS 3.0 service fields the UK
+	// profile leaves out.
+	EligibilityDescription string `json:"eligibility_description,omitempty"`
+	ApplicationProcess     string `json:"application_process,omitempty"`
+	// FamilyHelp is what a listing here has beyond HSDS. Other systems may ignore it; our own
+	// import reads it, so an export moves between Family Help sites whole.
+	FamilyHelp *Extension `json:"familyhelp,omitempty"`
+}
+
+// Extension is a listing's Family Help fields that HSDS has no place for.
+type Extension struct {
+	// ID and OrganisationID are our ids, which the service's web address is made of.
+	ID             string   `json:"id,omitempty"`
+	OrganisationID string   `json:"organisation_id,omitempty"`
+	Summary        string   `json:"summary,omitempty"`
+	Delivery       []string `json:"delivery"`
+	SelfReferral   bool     `json:"self_referral"`
+	OpeningNotes   string   `json:"opening_notes,omitempty"`
+	Accessibility  string   `json:"accessibility,omitempty"`
+	Sample         bool     `json:"sample,omitempty"`
 }
 
 // ServiceAtLocation is a service delivered at one place.
