@@ -119,6 +119,10 @@ func (s *DB) Notes(ctx context.Context, reference string) ([]staff.Note, error) 
 	return out, rows.Err()
 }
 
+// emptyBlob replaces purged contents: SQLite's empty blob literal is a bit string to
+// PostgreSQL, and a nil slice would be NULL, which the NOT NULL columns refuse.
+var emptyBlob = []byte{}
+
 // PurgeClosedReferrals deletes the contents and notes of referrals closed before cutoff, and
 // the sealed copies of their notifications, keeping only the reference, teams and dates.
 func (s *DB) PurgeClosedReferrals(ctx context.Context, cutoff, now time.Time) ([]string, error) {
@@ -127,9 +131,9 @@ func (s *DB) PurgeClosedReferrals(ctx context.Context, cutoff, now time.Time) ([
 		return nil, fmt.Errorf("purge referrals: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `UPDATE referrals SET sealed = x'', purged_at = $2, needs = '', outcome = ''
+	rows, err := tx.QueryContext(ctx, `UPDATE referrals SET sealed = $3, purged_at = $2, needs = '', outcome = ''
 		WHERE status = 'closed' AND closed_at != '' AND closed_at <= $1 AND purged_at = '' RETURNING reference`,
-		cutoff.UTC().Format(stampFormat), now.UTC().Format(stampFormat))
+		cutoff.UTC().Format(stampFormat), now.UTC().Format(stampFormat), emptyBlob)
 	if err != nil {
 		return nil, fmt.Errorf("purge referrals: %w", err)
 	}
@@ -147,7 +151,7 @@ func (s *DB) PurgeClosedReferrals(ctx context.Context, cutoff, now time.Time) ([
 		if _, err := tx.ExecContext(ctx, `DELETE FROM referral_notes WHERE reference = $1`, r); err != nil {
 			return nil, fmt.Errorf("purge referrals: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET sealed = x'' WHERE reference = $1`, r); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET sealed = $2 WHERE reference = $1`, r, emptyBlob); err != nil {
 			return nil, fmt.Errorf("purge referrals: %w", err)
 		}
 	}

@@ -34,11 +34,9 @@ func queueIndex(ctx context.Context, tx *sql.Tx, now time.Time, ids ...string) e
 	return nil
 }
 
-// ClaimIndexJobs leases up to max due, unleased index jobs until now+lease. SQLite has one
-// writer at a time and the UPDATE takes the write lock before it reads, so the UPDATE …
-// RETURNING that picks and leases the jobs cannot hand one to two workers. (PostgreSQL will
-// need the subquery to SELECT … FOR UPDATE SKIP LOCKED for the same guarantee without making
-// workers queue behind each other.)
+// ClaimIndexJobs leases up to max due, unleased index jobs until now+lease. One UPDATE …
+// RETURNING picks and leases them; skipLocked says why no two workers, in this process or
+// another instance, get the same one.
 func (s *DB) ClaimIndexJobs(ctx context.Context, now time.Time, lease time.Duration, max int, serviceIDs ...string) ([]directory.IndexJob, error) {
 	at := now.UTC().Format(stampFormat)
 	args := []any{now.Add(lease).UTC().Format(stampFormat), at, max}
@@ -50,7 +48,7 @@ func (s *DB) ClaimIndexJobs(ctx context.Context, now time.Time, lease time.Durat
 	}
 	rows, err := s.db.QueryContext(ctx, `UPDATE index_queue SET leased_until = $1, claims = claims + 1
 		WHERE id IN (SELECT id FROM index_queue WHERE next_attempt_at <= $2 AND leased_until <= $2`+only+`
-			ORDER BY next_attempt_at, id LIMIT $3)
+			ORDER BY next_attempt_at, id LIMIT $3`+s.skipLocked()+`)
 		RETURNING id, service_id, attempts, version, claims`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("claim index jobs: %w", err)

@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -35,213 +34,217 @@ func serviceIDs(jobs []directory.IndexJob) []string {
 }
 
 func TestChangesQueueOneIndexJobPerService(t *testing.T) {
-	ctx := context.Background()
-	db := openTest(t)
-	a, b := service("a", "Bumps and babies"), service("b", "Around the table")
-	if err := db.SaveServices(ctx, a, b); err != nil {
-		t.Fatal(err)
-	}
-	a.Name = "Bumps, babies and beyond"
-	if err := db.SaveServices(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.SaveServices(ctx, service("c", "Stay and play"), service("", "No id")); err == nil {
-		t.Fatal("saving a service without an id succeeded")
-	}
-	if err := db.DeleteService(ctx, "missing"); err == nil {
-		t.Fatal("deleting a missing service succeeded")
-	}
-	jobs, err := db.ClaimIndexJobs(ctx, time.Now(), lease, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := serviceIDs(jobs); !slices.Equal(got, []string{"a", "b"}) {
-		t.Fatalf("claimed jobs for %v, want one each for a and b (and none for a failed save or delete)", got)
-	}
-	if err := db.FinishIndexJobs(ctx, jobs); err != nil {
-		t.Fatal(err)
-	}
-	if left := drain(t, db); len(left) != 0 {
-		t.Errorf("finished jobs still queued: %v", serviceIDs(left))
-	}
+	forEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a, b := service("a", "Bumps and babies"), service("b", "Around the table")
+		if err := db.SaveServices(ctx, a, b); err != nil {
+			t.Fatal(err)
+		}
+		a.Name = "Bumps, babies and beyond"
+		if err := db.SaveServices(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SaveServices(ctx, service("c", "Stay and play"), service("", "No id")); err == nil {
+			t.Fatal("saving a service without an id succeeded")
+		}
+		if err := db.DeleteService(ctx, "missing"); err == nil {
+			t.Fatal("deleting a missing service succeeded")
+		}
+		jobs, err := db.ClaimIndexJobs(ctx, time.Now(), lease, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := serviceIDs(jobs); !slices.Equal(got, []string{"a", "b"}) {
+			t.Fatalf("claimed jobs for %v, want one each for a and b (and none for a failed save or delete)", got)
+		}
+		if err := db.FinishIndexJobs(ctx, jobs); err != nil {
+			t.Fatal(err)
+		}
+		if left := drain(t, db); len(left) != 0 {
+			t.Errorf("finished jobs still queued: %v", serviceIDs(left))
+		}
 
-	if err := db.DeleteService(ctx, "b"); err != nil {
-		t.Fatal(err)
-	}
-	if got := serviceIDs(drain(t, db)); !slices.Equal(got, []string{"b"}) {
-		t.Errorf("after a delete, jobs for %v, want b", got)
-	}
+		if err := db.DeleteService(ctx, "b"); err != nil {
+			t.Fatal(err)
+		}
+		if got := serviceIDs(drain(t, db)); !slices.Equal(got, []string{"b"}) {
+			t.Errorf("after a delete, jobs for %v, want b", got)
+		}
+	})
 }
 
 func TestClaimIndexJobsForSomeServices(t *testing.T) {
-	ctx := context.Background()
-	db := openTest(t)
-	if err := db.SaveServices(ctx, service("a", "A"), service("b", "B"), service("c", "C")); err != nil {
-		t.Fatal(err)
-	}
-	jobs, err := db.ClaimIndexJobs(ctx, time.Now(), lease, 10, "c", "a", "unknown")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := serviceIDs(jobs); !slices.Equal(got, []string{"a", "c"}) {
-		t.Errorf("claimed %v, want a and c only", got)
-	}
-	rest, err := db.ClaimIndexJobs(ctx, time.Now(), lease, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := serviceIDs(rest); !slices.Equal(got, []string{"b"}) {
-		t.Errorf("left %v, want b", got)
-	}
+	forEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := db.SaveServices(ctx, service("a", "A"), service("b", "B"), service("c", "C")); err != nil {
+			t.Fatal(err)
+		}
+		jobs, err := db.ClaimIndexJobs(ctx, time.Now(), lease, 10, "c", "a", "unknown")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := serviceIDs(jobs); !slices.Equal(got, []string{"a", "c"}) {
+			t.Errorf("claimed %v, want a and c only", got)
+		}
+		rest, err := db.ClaimIndexJobs(ctx, time.Now(), lease, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := serviceIDs(rest); !slices.Equal(got, []string{"b"}) {
+			t.Errorf("left %v, want b", got)
+		}
+	})
 }
 
 // A service saved again while a worker applies its job must be applied again: the worker may
 // have read it before the change.
 func TestIndexJobQueuedAgainWhileLeasedStays(t *testing.T) {
-	ctx := context.Background()
-	db := openTest(t)
-	a := service("a", "Bumps and babies")
-	if err := db.SaveServices(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	first, err := db.ClaimIndexJobs(ctx, now, lease, 10)
-	if err != nil || len(first) != 1 {
-		t.Fatalf("claim = %v, %v", first, err)
-	}
-	a.Name = "Bumps, babies and beyond"
-	if err := db.SaveServices(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	if again, _ := db.ClaimIndexJobs(ctx, now, lease, 10); len(again) != 0 {
-		t.Fatalf("a leased job was claimed again: %v", again)
-	}
-	if err := db.FinishIndexJobs(ctx, first); err != nil {
-		t.Fatal(err)
-	}
-	second, err := db.ClaimIndexJobs(ctx, time.Now(), lease, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(second) != 1 || second[0].ServiceID != "a" {
-		t.Fatalf("after finishing the older claim, claim = %v; want a's job, given back at once", second)
-	}
-	if err := db.FinishIndexJobs(ctx, second); err != nil {
-		t.Fatal(err)
-	}
-	if left := drain(t, db); len(left) != 0 {
-		t.Errorf("still queued after the newer change was applied: %v", serviceIDs(left))
-	}
+	forEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a := service("a", "Bumps and babies")
+		if err := db.SaveServices(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		first, err := db.ClaimIndexJobs(ctx, now, lease, 10)
+		if err != nil || len(first) != 1 {
+			t.Fatalf("claim = %v, %v", first, err)
+		}
+		a.Name = "Bumps, babies and beyond"
+		if err := db.SaveServices(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := db.ClaimIndexJobs(ctx, now, lease, 10); len(again) != 0 {
+			t.Fatalf("a leased job was claimed again: %v", again)
+		}
+		if err := db.FinishIndexJobs(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		second, err := db.ClaimIndexJobs(ctx, time.Now(), lease, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(second) != 1 || second[0].ServiceID != "a" {
+			t.Fatalf("after finishing the older claim, claim = %v; want a's job, given back at once", second)
+		}
+		if err := db.FinishIndexJobs(ctx, second); err != nil {
+			t.Fatal(err)
+		}
+		if left := drain(t, db); len(left) != 0 {
+			t.Errorf("still queued after the newer change was applied: %v", serviceIDs(left))
+		}
+	})
 }
 
 // A worker whose lease ran out must not finish or release a job another worker now holds.
 func TestLapsedLeaseCannotTouchTheJob(t *testing.T) {
-	ctx := context.Background()
-	db := openTest(t)
-	if err := db.SaveServices(ctx, service("a", "A")); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	slow, err := db.ClaimIndexJobs(ctx, now, lease, 10)
-	if err != nil || len(slow) != 1 {
-		t.Fatalf("claim = %v, %v", slow, err)
-	}
-	later := now.Add(lease + time.Second)
-	fresh, err := db.ClaimIndexJobs(ctx, later, lease, 10)
-	if err != nil || len(fresh) != 1 {
-		t.Fatalf("claim after the lease ran out = %v, %v; want the job", fresh, err)
-	}
-	if err := db.FinishIndexJobs(ctx, slow); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.RetryIndexJob(ctx, slow[0], 1, now, "search engine failed"); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := db.ClaimIndexJobs(ctx, later, lease, 10); len(got) != 0 {
-		t.Fatalf("the lapsed claim released or finished the job under the fresh one: claimed %v", got)
-	}
-	if err := db.FinishIndexJobs(ctx, fresh); err != nil {
-		t.Fatal(err)
-	}
-	if left := drain(t, db); len(left) != 0 {
-		t.Errorf("still queued: %v", serviceIDs(left))
-	}
+	forEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := db.SaveServices(ctx, service("a", "A")); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		slow, err := db.ClaimIndexJobs(ctx, now, lease, 10)
+		if err != nil || len(slow) != 1 {
+			t.Fatalf("claim = %v, %v", slow, err)
+		}
+		if held, err := db.LeasedIndexJobs(ctx, now, "a", "b"); err != nil || !slices.Equal(held, []string{"a"}) {
+			t.Errorf("LeasedIndexJobs while leased = %v, %v; want a", held, err)
+		}
+		later := now.Add(lease + time.Second)
+		if held, err := db.LeasedIndexJobs(ctx, later, "a"); err != nil || len(held) != 0 {
+			t.Errorf("LeasedIndexJobs once the lease ran out = %v, %v; want none", held, err)
+		}
+		fresh, err := db.ClaimIndexJobs(ctx, later, lease, 10)
+		if err != nil || len(fresh) != 1 {
+			t.Fatalf("claim after the lease ran out = %v, %v; want the job", fresh, err)
+		}
+		if err := db.FinishIndexJobs(ctx, slow); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.RetryIndexJob(ctx, slow[0], 1, now, "search engine failed"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := db.ClaimIndexJobs(ctx, later, lease, 10); len(got) != 0 {
+			t.Fatalf("the lapsed claim released or finished the job under the fresh one: claimed %v", got)
+		}
+		if err := db.FinishIndexJobs(ctx, fresh); err != nil {
+			t.Fatal(err)
+		}
+		if left := drain(t, db); len(left) != 0 {
+			t.Errorf("still queued: %v", serviceIDs(left))
+		}
+	})
 }
 
 func TestRetriedIndexJobWaitsUntilDue(t *testing.T) {
-	ctx := context.Background()
-	db := openTest(t)
-	if err := db.SaveServices(ctx, service("a", "A")); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	jobs, err := db.ClaimIndexJobs(ctx, now, lease, 10)
-	if err != nil || len(jobs) != 1 {
-		t.Fatalf("claim = %v, %v", jobs, err)
-	}
-	next := now.Add(30 * time.Second)
-	if err := db.RetryIndexJob(ctx, jobs[0], 1, next, "search engine failed"); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := db.ClaimIndexJobs(ctx, next.Add(-time.Millisecond), lease, 10); len(got) != 0 {
-		t.Fatalf("claimed before it was due: %v", got)
-	}
-	got, err := db.ClaimIndexJobs(ctx, next, lease, 10)
-	if err != nil || len(got) != 1 || got[0].Attempts != 1 {
-		t.Fatalf("claim when due = %+v, %v; want the job with 1 failed attempt", got, err)
-	}
+	forEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := db.SaveServices(ctx, service("a", "A")); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		jobs, err := db.ClaimIndexJobs(ctx, now, lease, 10)
+		if err != nil || len(jobs) != 1 {
+			t.Fatalf("claim = %v, %v", jobs, err)
+		}
+		next := now.Add(30 * time.Second)
+		if err := db.RetryIndexJob(ctx, jobs[0], 1, next, "search engine failed"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := db.ClaimIndexJobs(ctx, next.Add(-time.Millisecond), lease, 10); len(got) != 0 {
+			t.Fatalf("claimed before it was due: %v", got)
+		}
+		got, err := db.ClaimIndexJobs(ctx, next, lease, 10)
+		if err != nil || len(got) != 1 || got[0].Attempts != 1 {
+			t.Fatalf("claim when due = %+v, %v; want the job with 1 failed attempt", got, err)
+		}
+	})
 }
 
 // Two instances sharing the database never hold the same job at once.
 func TestConcurrentClaimsShareOutJobs(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "familyhelp.db")
-	var dbs [2]*store.DB
-	for i := range dbs {
-		db, err := store.OpenSQLite(ctx, path)
-		if err != nil {
+	forEachDatabase(t, func(t *testing.T, e *engine) {
+		ctx := context.Background()
+		dbs := [2]*store.DB{e.open(t), e.open(t)}
+		var all []*directory.Service
+		for i := range 300 {
+			all = append(all, service(fmt.Sprintf("svc-%03d", i), "Service"))
+		}
+		if err := dbs[0].SaveServices(ctx, all...); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { db.Close() })
-		dbs[i] = db
-	}
-	var all []*directory.Service
-	for i := range 300 {
-		all = append(all, service(fmt.Sprintf("svc-%03d", i), "Service"))
-	}
-	if err := dbs[0].SaveServices(ctx, all...); err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	claimed := map[string]int{}
-	var wg sync.WaitGroup
-	for w := range 6 {
-		db := dbs[w%2]
-		wg.Go(func() {
-			for {
-				jobs, err := db.ClaimIndexJobs(ctx, time.Now(), lease, 7)
-				if err != nil {
-					t.Error(err)
-					return
+		var mu sync.Mutex
+		claimed := map[string]int{}
+		var wg sync.WaitGroup
+		for w := range 6 {
+			db := dbs[w%2]
+			wg.Go(func() {
+				for {
+					jobs, err := db.ClaimIndexJobs(ctx, time.Now(), lease, 7)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(jobs) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, j := range jobs {
+						claimed[j.ServiceID]++
+					}
+					mu.Unlock()
 				}
-				if len(jobs) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, j := range jobs {
-					claimed[j.ServiceID]++
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if len(claimed) != len(all) {
-		t.Errorf("%d services claimed, want %d", len(claimed), len(all))
-	}
-	for id, n := range claimed {
-		if n != 1 {
-			t.Errorf("%s claimed %d times", id, n)
+			})
 		}
-	}
+		wg.Wait()
+		if len(claimed) != len(all) {
+			t.Errorf("%d services claimed, want %d", len(claimed), len(all))
+		}
+		for id, n := range claimed {
+			if n != 1 {
+				t.Errorf("%s claimed %d times", id, n)
+			}
+		}
+	})
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"familyhelp/referral"
 )
 
@@ -31,14 +33,25 @@ func (s *DB) CreateReferral(ctx context.Context, rec referral.Record, out []refe
 	if status == "" {
 		status = referral.StatusNew
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO referrals (reference, draft_key, team_id, also_teams, urgent, created_at, sealed,
+	// Two instances may send the same draft at once. The second INSERT waits for the first
+	// transaction and then, rather than fail, inserts nothing, and the referral it made is
+	// returned. A clash on the reference is still an error: another draft has it.
+	var inserted string
+	err = tx.QueryRowContext(ctx, `INSERT INTO referrals (reference, draft_key, team_id, also_teams, urgent, created_at, sealed,
 			status, needs, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (draft_key) DO NOTHING RETURNING reference`,
 		rec.Reference, rec.Key, rec.TeamID, strings.Join(rec.AlsoTeams, " "), rec.Urgent, created, rec.Sealed,
-		string(status), joinNeeds(rec.Needs), created)
+		string(status), joinNeeds(rec.Needs), created).Scan(&inserted)
+	if errors.Is(err, sql.ErrNoRows) {
+		existing, err := referralByKey(ctx, tx, rec.Key)
+		if err != nil {
+			return referral.Record{}, false, fmt.Errorf("create referral: %w", err)
+		}
+		return existing, false, nil
+	}
 	if err != nil {
 		if isUniqueViolation(err) {
-			// The draft key was checked above inside this transaction, so it is the reference.
 			return referral.Record{}, false, referral.ErrReferenceTaken
 		}
 		return referral.Record{}, false, fmt.Errorf("create referral: %w", err)
@@ -160,13 +173,13 @@ type Pending struct {
 }
 
 // ClaimOutbox leases up to max notifications that are unsent, due and not leased by anyone
-// else, until now+lease. SQLite has one writer at a time, so the UPDATE … RETURNING that picks
-// and leases them cannot hand the same row to two workers.
+// else, until now+lease. One UPDATE … RETURNING picks and leases them; skipLocked says why no
+// two workers, in this process or another instance, get the same one.
 func (s *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]Pending, error) {
 	at := now.UTC().Format(stampFormat)
 	rows, err := s.db.QueryContext(ctx, `UPDATE outbox SET leased_until = $1
-		WHERE id IN (SELECT id FROM outbox WHERE sent_at = '' AND gave_up = 0 AND next_attempt_at <= $2 AND leased_until <= $2
-			ORDER BY next_attempt_at, id LIMIT $3)
+		WHERE id IN (SELECT id FROM outbox WHERE sent_at = '' AND NOT gave_up AND next_attempt_at <= $2 AND leased_until <= $2
+			ORDER BY next_attempt_at, id LIMIT $3`+s.skipLocked()+`)
 		RETURNING id, key, sealed, attempts`, now.Add(lease).UTC().Format(stampFormat), at, max)
 	if err != nil {
 		return nil, fmt.Errorf("claim notifications: %w", err)
@@ -242,6 +255,9 @@ func scanOutbox(rows *sql.Rows) ([]referral.OutboxEntry, error) {
 }
 
 func isUniqueViolation(err error) bool {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pgErr.Code == "23505" // unique_violation
+	}
 	// modernc's sqlite error text: "constraint failed: UNIQUE constraint failed: …" (2067), or
 	// for a primary key "…PRIMARY KEY…" (1555).
 	msg := err.Error()

@@ -1,6 +1,9 @@
-// Package store keeps the directory in a relational database: SQLite (modernc.org/sqlite, pure
-// Go) in the data directory by default. The database is the source of truth; the search index
-// is derived from it. Migrations are embedded and run when the store opens.
+// Package store keeps the directory, referrals, staff accounts and the shared state of every
+// instance in a relational database: SQLite (modernc.org/sqlite, pure Go) in the data directory
+// by default, or PostgreSQL (pgx) when DATABASE_URL names one. Both engines run the same SQL
+// text wherever they can; the few places that differ ask DB.dialect. The database is the source
+// of truth; the search index is derived from it. Migrations are embedded, one set per engine,
+// and run when the store opens.
 package store
 
 import (
@@ -11,12 +14,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"familyhelp/directory"
@@ -25,12 +31,42 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
+// dialect is the database engine behind a DB.
+type dialect int
+
+const (
+	sqlite dialect = iota
+	postgres
+)
+
 // DB is the directory's database.
 type DB struct {
-	db *sql.DB
+	db      *sql.DB
+	dialect dialect
 }
 
 var _ directory.Store = (*DB)(nil)
+
+// SQLiteFile is the name of the SQLite database in the data directory.
+const SQLiteFile = "familyhelp.db"
+
+// Open opens the database the configuration names: PostgreSQL when databaseURL is a
+// postgres:// or postgresql:// URL, otherwise (databaseURL empty) SQLite in dataDir.
+func Open(ctx context.Context, dataDir, databaseURL string) (*DB, error) {
+	if databaseURL == "" {
+		return OpenSQLite(ctx, filepath.Join(dataDir, SQLiteFile))
+	}
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		// The URL may hold a password: say only that it did not parse.
+		return nil, errors.New("open database: DATABASE_URL is not a URL")
+	}
+	switch u.Scheme {
+	case "postgres", "postgresql":
+		return OpenPostgres(ctx, databaseURL)
+	}
+	return nil, fmt.Errorf("open database: DATABASE_URL scheme %q is not postgres:// (leave it empty for SQLite)", u.Scheme)
+}
 
 // OpenSQLite opens (creating if need be) the SQLite database at path and migrates it.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
@@ -49,7 +85,30 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	return &DB{db: db}, nil
+	return &DB{db: db, dialect: sqlite}, nil
+}
+
+// OpenPostgres connects to the PostgreSQL database at databaseURL
+// (postgres://user:pass@host/db?…) and migrates it. Several instances may open the same
+// database at once: the migrations take a lock in the database, so they run once.
+func OpenPostgres(ctx context.Context, databaseURL string) (*DB, error) {
+	db, err := sql.Open("pgx", databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	// database/sql keeps only two idle connections by default, so a busy instance would
+	// connect and disconnect all the time; PostgreSQL pays a process per connection.
+	db.SetMaxIdleConns(10)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if err := migrate(ctx, db, goose.DialectPostgres, "migrations/postgres"); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &DB{db: db, dialect: postgres}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, dir string) error {
@@ -57,7 +116,17 @@ func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, dir string)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	p, err := goose.NewProvider(dialect, db, sub)
+	var opts []goose.ProviderOption
+	if dialect == goose.DialectPostgres {
+		// Instances that start together would otherwise all apply the same migration. Retry
+		// every second for up to five minutes rather than goose's default of every five.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, db, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -65,6 +134,18 @@ func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, dir string)
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
+}
+
+// skipLocked ends the subquery that picks queue rows to lease. SQLite has one writer at a time
+// and its UPDATE takes the write lock before it reads, so two workers cannot pick the same row.
+// PostgreSQL runs concurrent UPDATEs side by side: without row locks both would pick the same
+// rows, and the second, after waiting for the first, would lease them again. SKIP LOCKED makes
+// each worker pass over the rows another is taking instead of queueing behind it.
+func (s *DB) skipLocked() string {
+	if s.dialect == postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
 }
 
 // Close closes the database.

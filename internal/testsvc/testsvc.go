@@ -1,9 +1,10 @@
-// Package testsvc finds and starts the real backing services (Redis) that tests run against.
-// It is imported only by tests.
+// Package testsvc finds and starts the real backing services (Redis, PostgreSQL) that tests
+// run against. It is imported only by tests.
 //
 // A test that needs a service it cannot find is skipped, so `go test ./...` passes on a bare
 // machine; with FAMILYHELP_REQUIRE_SERVICES=1 (set in CI and by scripts/ensure-services users)
-// it fails instead, so a missing service cannot silently turn the Redis tests into skips.
+// it fails instead, so a missing service cannot silently turn the Redis or PostgreSQL tests
+// into skips.
 package testsvc
 
 import (
