@@ -160,5 +160,55 @@ for (const js of ['on', 'off']) {
         await context.close()
       }
     })
+
+    test(`an editor exports the listings and imports a file (JS ${js})`, { timeout: 120_000 }, async () => {
+      const { context, page, problems } = await openPage(browser, base, { js, viewport: DESKTOP })
+      try {
+        await signInAsEditor(page)
+        await page.goto(base + '/staff/listings')
+        await page.getByRole('link', { name: 'Import or export' }).click()
+        await page.getByRole('heading', { name: 'Import and export listings' }).waitFor()
+        await check(page, `listings-transfer-js-${js}`, problems)
+
+        const [download] = await Promise.all([
+          page.waitForEvent('download'),
+          page.getByRole('link', { name: 'Download as Open Referral UK JSON' }).click()
+        ])
+        assert.match(download.suggestedFilename(), /^familyhelp-listings-\d{4}-\d{2}-\d{2}-oruk\.json$/)
+        const exported = JSON.parse(await streamText(await download.createReadStream()))
+        assert.ok(exported.total_items > 100, `the export holds ${exported.total_items} services`)
+
+        // Nothing chosen: the error is on the form.
+        await page.getByRole('button', { name: 'Import' }).click()
+        await page.locator('.govuk-error-summary').waitFor()
+        assert.match(await page.title(), /^Error: /)
+        await check(page, `listings-import-error-js-${js}`, problems)
+
+        // One listing renamed and one broken: the report says which is which.
+        const [first, second] = exported.contents
+        first.name = `${first.name} (imported, JS ${js})`
+        delete second.organization
+        delete second.organization_id
+        await page.getByLabel('Upload a file').setInputFiles({
+          name: 'two-listings.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify([first, second]))
+        })
+        await page.getByRole('button', { name: 'Import' }).click()
+        await page.getByRole('heading', { name: 'Import finished' }).waitFor()
+        assert.ok(await page.getByText('0 added, 1 updated, 0 unchanged, 1 skipped').isVisible())
+        assert.ok(await page.getByText('the organisation is missing', { exact: false }).isVisible())
+        await check(page, `listings-import-report-js-${js}`, problems)
+
+        await page.getByRole('link', { name: first.name }).click()
+        await page.getByRole('heading', { name: first.name }).waitFor()
+      } finally {
+        await context.close()
+      }
+    })
   })
+}
+
+async function streamText (stream) {
+  const chunks = []
+  for await (const chunk of stream) chunks.push(chunk)
+  return Buffer.concat(chunks).toString('utf8')
 }

@@ -64,6 +64,7 @@ func (s *Server) listingRoutes(r fiber.Router) {
 	l.Get("/new", s.listingNew)
 	l.Post("/new", s.listingSave)
 	l.Get("/review", s.listingQueue)
+	s.transferRoutes(l)
 	l.Get("/:id", s.listing)
 	l.Get("/:id/edit", s.listingEdit)
 	l.Post("/:id/edit", s.listingSave)
@@ -611,18 +612,28 @@ var listingFormPath = regexp.MustCompile(`^/staff/listings/(?:new|([A-Za-z0-9._-
 // listingFormTimedOut shows a listing form whose token had expired again, with what the
 // editor typed and a fresh token, and saves nothing: the editor checks it and saves again. It
 // runs before the portal's own checks, so it makes them itself.
-func (s *Server) listingFormTimedOut(c *fiber.Ctx, id string) error {
+// resumeEditor finds the editor behind a request whose form's token failed, before the
+// session middleware has run: only an editor with a full session gets their form back.
+func (s *Server) resumeEditor(c *fiber.Ctx) bool {
 	if s.Listings == nil {
-		return fiber.ErrForbidden
+		return false
 	}
 	a, sess, err := s.StaffPortal.Resume(c.UserContext(), c.Cookies(staffCookie))
 	if err != nil || !sess.Verified || !staff.Can(a, staff.EditListings, "") {
-		return fiber.ErrForbidden
+		return false
 	}
 	c.Locals(staffAccountKey, a)
 	c.Locals(staffSessionKey, sess)
+	return true
+}
+
+func (s *Server) listingFormTimedOut(c *fiber.Ctx, id string) error {
+	if !s.resumeEditor(c) {
+		return fiber.ErrForbidden
+	}
 	var l *directory.Listing
 	if id != "" {
+		var err error
 		if l, err = s.Listings.Listing(c.UserContext(), id); err != nil {
 			return fiber.ErrForbidden
 		}

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"html"
 	"io"
@@ -42,14 +43,23 @@ var csrfRE = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)
 
 func (b *browser) do(method, target string, form url.Values) page {
 	b.t.Helper()
+	if form == nil {
+		return b.send(method, target, nil, "")
+	}
+	return b.send(method, target, []byte(form.Encode()), "application/x-www-form-urlencoded")
+}
+
+// send sends a body of any type, and follows redirects as a browser does.
+func (b *browser) send(method, target string, data []byte, contentType string) page {
+	b.t.Helper()
 	for range 10 {
 		var body io.Reader
-		if form != nil {
-			body = strings.NewReader(form.Encode())
+		if data != nil {
+			body = bytes.NewReader(data)
 		}
 		req := httptest.NewRequest(method, target, body)
-		if form != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if data != nil {
+			req.Header.Set("Content-Type", contentType)
 		}
 		req.Header.Set("X-Forwarded-For", b.ip)
 		for k, v := range b.headers {
@@ -79,7 +89,7 @@ func (b *browser) do(method, target string, form url.Values) page {
 		}
 		p := page{resp.StatusCode, resp.Header, string(raw)}
 		if resp.StatusCode == http.StatusSeeOther || resp.StatusCode == http.StatusFound {
-			target, method, form = resp.Header.Get("Location"), http.MethodGet, nil
+			target, method, data = resp.Header.Get("Location"), http.MethodGet, nil
 			continue
 		}
 		b.last = p

@@ -117,6 +117,10 @@ func (s *Server) staffCSRF() fiber.Handler {
 		if m := listingFormPath.FindStringSubmatch(c.Path()); m != nil {
 			return s.listingFormTimedOut(c, m[1])
 		}
+		if c.Path() == importPath && s.resumeEditor(c) {
+			// The import form comes back saying so; nothing is imported.
+			return s.listingImport(c)
+		}
 		return fiber.ErrForbidden
 	})
 }

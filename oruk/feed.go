@@ -151,6 +151,19 @@ func readObject(data json.RawMessage, where string) ([]Record, error) {
 	return []Record{{Where: where, Raw: data}}, nil
 }
 
+// ReadFile reads an uploaded or named file: a zipped HSDS data package, or ORUK JSON.
+func ReadFile(data []byte) ([]Record, error) {
+	if bytes.HasPrefix(data, []byte("PK\x03\x04")) {
+		return ReadZip(bytes.NewReader(data), int64(len(data)))
+	}
+	trimmed := bytes.TrimPrefix(bytes.TrimSpace(data), []byte("\xef\xbb\xbf"))
+	if len(trimmed) > 0 && trimmed[0] != '{' && trimmed[0] != '[' && bytes.Contains(bytes.SplitN(trimmed, []byte("\n"), 2)[0], []byte(",")) {
+		return nil, errors.New("this is one CSV file; a data package needs its tables together: zip services.csv, organizations.csv, locations.csv and the rest into one file")
+	}
+	recs, _, err := ReadJSON(data)
+	return recs, err
+}
+
 // PageInfo is the paging of an API answer.
 type PageInfo struct {
 	TotalItems int  `json:"total_items"`

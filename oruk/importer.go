@@ -255,6 +255,9 @@ func (im *Importer) Import(ctx context.Context, recs []Record) (*Report, error) 
 		}
 		rr.Warnings = warnings
 		old := byUUID[rr.ID]
+		if old != nil {
+			keepOurs(old, svc)
+		}
 		switch {
 		case old == nil:
 			rr.Outcome = Created
@@ -283,6 +286,24 @@ func (im *Importer) Import(ctx context.Context, recs []Record) (*Report, error) 
 		rep.add(rr)
 	}
 	return rep, nil
+}
+
+// keepOurs gives an imported service what the stored one has that the feed cannot carry
+// exactly: our ids of its places, and times finer than the feed writes them.
+func keepOurs(old, svc *directory.Service) {
+	for i, l := range svc.Locations {
+		for _, o := range old.Locations {
+			if LocationID(old.ID, o.ID) == l.ID {
+				svc.Locations[i].ID = o.ID
+			}
+		}
+	}
+	if svc.UpdatedAt.Equal(old.UpdatedAt.Truncate(time.Second)) {
+		svc.UpdatedAt = old.UpdatedAt
+	}
+	if y, m, d := old.LastReviewed.UTC().Date(); svc.LastReviewed.Equal(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)) {
+		svc.LastReviewed = old.LastReviewed
+	}
 }
 
 // same reports whether an imported service is the one stored; without a last_modified in the

@@ -207,13 +207,43 @@ var fileNames = map[string][]string{
 // MaxCSVBytes bounds one CSV file of a package, so a zip bomb cannot fill the memory.
 const MaxCSVBytes = 64 << 20
 
-// ReadZip reads a zipped HSDS data package; the files may sit in one folder inside the zip.
+// ReadZip reads a zipped HSDS data package, whose files may sit in one folder inside the
+// zip, or one zipped ORUK JSON file.
 func ReadZip(r io.ReaderAt, size int64) ([]Record, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, errors.New("the file is not a zip file of CSV files")
 	}
 	var fsys fs.FS = zr
+	// A zipped JSON file: read it as JSON.
+	var jsonFiles []*zip.File
+	hasCSV := false
+	for _, f := range zr.File {
+		switch strings.ToLower(path.Ext(f.Name)) {
+		case ".json":
+			if path.Base(f.Name) != "datapackage.json" {
+				jsonFiles = append(jsonFiles, f)
+			}
+		case ".csv":
+			hasCSV = true
+		}
+	}
+	if !hasCSV && len(jsonFiles) == 1 {
+		rc, err := jsonFiles[0].Open()
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", jsonFiles[0].Name, err)
+		}
+		defer rc.Close()
+		data, err := io.ReadAll(io.LimitReader(rc, MaxCSVBytes+1))
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", jsonFiles[0].Name, err)
+		}
+		if len(data) > MaxCSVBytes {
+			return nil, fmt.Errorf("%s is larger than %d MB", jsonFiles[0].Name, MaxCSVBytes>>20)
+		}
+		recs, _, err := ReadJSON(data)
+		return recs, err
+	}
 	// A package zipped with its folder: read inside the folder that has services.
 	for _, f := range zr.File {
 		if dir, base := path.Split(f.Name); dir != "" && slices.Contains(fileNames["service"], base) {

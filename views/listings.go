@@ -211,3 +211,29 @@ func countText(n int, one, many string) string {
 	}
 	return strconv.Itoa(n) + " " + many
 }
+
+// ListingsTransfer is the page to import and export listings as Open Referral data.
+type ListingsTransfer struct {
+	Base StaffBase
+	// FileError is what is wrong with the uploaded file, if anything.
+	FileError string
+	// Report is what an import just did; nil before one.
+	Report *ImportReport
+	// MaxMB is the largest file the form takes, in megabytes.
+	MaxMB int
+}
+
+// ImportReport is an import's outcome, record by record.
+type ImportReport struct {
+	FileName                             string
+	Created, Updated, Unchanged, Skipped int
+	Records                              []ImportLine
+}
+
+// ImportLine is one record of an import.
+type ImportLine struct {
+	Where, Name, Outcome string
+	// ListingID links to the listing created or updated.
+	ListingID          string
+	Problems, Warnings []string
+}
