@@ -8,10 +8,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,13 +48,37 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// PingFunc makes a function a Pinger.
+type PingFunc func(ctx context.Context) error
+
+// Ping calls f.
+func (f PingFunc) Ping(ctx context.Context) error { return f(ctx) }
+
+// Dependency is a backing service, other than the database, that /readyz reports on.
+type Dependency struct {
+	// Name is its key in the report: "search", "redis", "smtp".
+	Name   string
+	Pinger Pinger
+	// Optional marks a service the site works without, less well: search falls back to the
+	// database, rate limits to this instance's own, email waits in the outbox. While it is
+	// down the report says "degraded" for it and the instance stays ready, because every
+	// instance shares it: failing readiness for it would take the whole site off the load
+	// balancer, which is worse for a family than a slower search.
+	Optional bool
+}
+
 // Server holds what the handlers need. Every field is an interface or plain data, so tests and
 // cmd/familyhelp can wire any implementation.
 type Server struct {
 	Directory Directory
 	Settings  Settings
-	Database  Pinger
-	Log       *slog.Logger
+	// Database must answer for /readyz to say the instance is ready; Dependencies are the
+	// other backing services it reports on.
+	Database     Pinger
+	Dependencies []Dependency
+	Log          *slog.Logger
+	// Metrics, if set, is told of every request.
+	Metrics Metrics
 	// SampleModeKey is the setting that is "on" while the directory holds sample data.
 	SampleModeKey string
 
@@ -88,6 +114,8 @@ type Server struct {
 	sampleReading atomic.Bool
 	// apiCat is the Open Referral API's view of the active services (see catalogue).
 	apiCat atomic.Pointer[apiCatalogue]
+	// readiness is the last /readyz report and the state of each check (see ready).
+	readiness readiness
 }
 
 type sampleReading struct {
@@ -109,14 +137,17 @@ func (s *Server) App() (*fiber.App, error) {
 		Immutable:             true,
 		ErrorHandler:          s.handleError,
 		DisableStartupMessage: true,
-		BodyLimit:             256 * 1024,
-		ReadBufferSize:        16 * 1024,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           120 * time.Second,
+		// The largest body any route takes: an editor's import. limitBody holds every other
+		// route to bodyLimit.
+		BodyLimit:      importMaxBytes + 64*1024,
+		ReadBufferSize: 16 * 1024,
+		ReadTimeout:    30 * time.Second,
+		WriteTimeout:   30 * time.Second,
+		IdleTimeout:    120 * time.Second,
 	})
 	app.Use(recover.New())
 	app.Use(s.requestLog)
+	app.Use(limitBody)
 	app.Use(helmet.New(helmet.Config{
 		XSSProtection:         "0",
 		ContentTypeNosniff:    "nosniff",
@@ -173,7 +204,8 @@ func (s *Server) App() (*fiber.App, error) {
 }
 
 // requestLog logs each request without its query string or body: a search or a referral can
-// say things about a family that must never reach a log.
+// say things about a family that must never reach a log. "path" is the route pattern (see
+// safePath), and "id" the request id that error lines and the error page also show.
 func (s *Server) requestLog(c *fiber.Ctx) error {
 	start := time.Now()
 	id := newRequestID()
@@ -185,9 +217,14 @@ func (s *Server) requestLog(c *fiber.Ctx) error {
 			_ = c.SendStatus(fiber.StatusInternalServerError)
 		}
 	}
-	if !strings.HasPrefix(c.Path(), "/static/") {
-		s.Log.Info("request", "id", id, "method", c.Method(), "path", safePath(c),
-			"status", c.Response().StatusCode(), "ms", time.Since(start).Milliseconds())
+	took := time.Since(start)
+	route, status := safePath(c), c.Response().StatusCode()
+	if s.Metrics != nil {
+		s.Metrics.ObserveRequest(route, metricMethod(c.Method()), status, took)
+	}
+	if route != "/static/*" {
+		s.Log.Info("request", "id", id, "method", metricMethod(c.Method()), "path", route,
+			"status", status, "duration_ms", took.Milliseconds())
 	}
 	return nil
 }
@@ -257,16 +294,110 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	return render(c, views.ErrorPage(p))
 }
 
+// readyTimeout bounds each readiness check: a load balancer's probe must not hang on a
+// backing service that does not answer.
+const readyTimeout = 2 * time.Second
+
+// readyTTL is how long one report answers every /readyz: the route is public, and without it
+// each request would reach every backing service.
+const readyTTL = time.Second
+
+// Status words in the /readyz report.
+const (
+	statusOK          = "ok"
+	statusUnavailable = "unavailable"
+	statusDegraded    = "degraded"
+)
+
+type readyReport struct {
+	Status string                 `json:"status"`
+	Checks map[string]readyStatus `json:"checks"`
+}
+
+type readyStatus struct {
+	Status string `json:"status"`
+}
+
+// readiness keeps the last report, and each check's last status so that a change is logged
+// once rather than on every probe. mu is held while checking, so concurrent probes wait for
+// one round of checks instead of starting their own.
+type readiness struct {
+	mu     sync.Mutex
+	at     time.Time
+	report readyReport
+	last   map[string]string
+}
+
+// ready answers /readyz with every dependency's state: 200 while the database answers, 503
+// when it does not. The report names services and states only; errors, which can hold
+// addresses and names from connection strings, go to the log.
 func (s *Server) ready(c *fiber.Ctx) error {
-	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
-	defer cancel()
-	if s.Database != nil {
-		if err := s.Database.Ping(ctx); err != nil {
-			s.Log.Warn("not ready: database", "err", err)
-			return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable")
-		}
+	r := s.readyReport(c.UserContext())
+	code := fiber.StatusOK
+	if r.Status != statusOK {
+		code = fiber.StatusServiceUnavailable
 	}
-	return c.SendString("ready")
+	return c.Status(code).JSON(r)
+}
+
+func (s *Server) readyReport(ctx context.Context) readyReport {
+	rd := &s.readiness
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if !rd.at.IsZero() && time.Since(rd.at) < readyTTL {
+		return rd.report
+	}
+	deps := s.Dependencies
+	if s.Database != nil {
+		deps = append([]Dependency{{Name: "database", Pinger: s.Database}}, deps...)
+	}
+	errs := make([]error, len(deps))
+	var wg sync.WaitGroup
+	for i, d := range deps {
+		wg.Go(func() { errs[i] = pingWithin(ctx, d.Pinger, readyTimeout) })
+	}
+	wg.Wait()
+
+	report := readyReport{Status: statusOK, Checks: make(map[string]readyStatus, len(deps))}
+	if rd.last == nil {
+		rd.last = map[string]string{}
+	}
+	for i, d := range deps {
+		st := statusOK
+		switch {
+		case errs[i] == nil:
+		case d.Optional:
+			st = statusDegraded
+		default:
+			st = statusUnavailable
+			report.Status = statusUnavailable
+		}
+		report.Checks[d.Name] = readyStatus{Status: st}
+		if prev, seen := rd.last[d.Name]; st != prev && (seen || st != statusOK) {
+			if st == statusOK {
+				s.Log.Info("dependency is back", "dependency", d.Name)
+			} else {
+				s.Log.Warn("dependency is down", "dependency", d.Name, "status", st, "err", errs[i])
+			}
+		}
+		rd.last[d.Name] = st
+	}
+	rd.at, rd.report = time.Now(), report
+	return report
+}
+
+// pingWithin is p.Ping bounded by timeout even if p ignores its context.
+func pingWithin(ctx context.Context, p Pinger, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Ping(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("ping: %w", ctx.Err())
+	}
 }
 
 func serveStatic(c *fiber.Ctx) error {

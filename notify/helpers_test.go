@@ -288,6 +288,20 @@ func (o *memOutbox) MarkFailed(ctx context.Context, id int64, attempts int, next
 	return nil
 }
 
+// Release ends the lease of a message not yet sent without recording an attempt, as a store
+// does by clearing leased_until alone.
+func (o *memOutbox) Release(ctx context.Context, m Message) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if r := o.rows[m.ID-1]; r.sentAt.IsZero() {
+		r.leasedUntil = time.Time{}
+	}
+	return nil
+}
+
 // clock is a settable time for Worker.Now.
 type clock struct {
 	mu sync.Mutex

@@ -21,6 +21,18 @@ const (
 // markSentTimeout bounds recording a delivery, which runs even after shutdown has begun.
 const markSentTimeout = 10 * time.Second
 
+// releaseTimeout bounds handing messages back at shutdown; past it they wait for their lease to
+// end instead, which loses nothing but time.
+const releaseTimeout = 2 * time.Second
+
+// Releaser is an Outbox that can hand a claimed message back. Release ends the lease on a
+// message this worker claimed but did not try, recording no attempt, so that any worker can
+// claim it again at once; m is the message as Claim returned it. Without it, messages held at
+// shutdown wait for their lease to end.
+type Releaser interface {
+	Release(ctx context.Context, m Message) error
+}
+
 // Worker delivers what the outbox holds.
 //
 // Exactly once, as near as SMTP allows: a message is claimed with a lease, so no other
@@ -31,6 +43,10 @@ const markSentTimeout = 10 * time.Second
 // SMTP gives no way to close that window; the stable Message-ID that SMTP sets lets
 // de-duplicating mail systems drop the second copy. A message whose lease might lapse
 // before it is sent is not started: the rest of the batch waits for the lease to end.
+//
+// At shutdown (ctx ending) a send under way is left to finish and be recorded, and, if the
+// Outbox is a Releaser, the messages of the batch not yet tried are released, so another
+// instance can send them at once rather than after the lease.
 //
 // With a nil Sender (no SMTP_URL) the worker is disabled: Run returns at once and RunOnce
 // claims nothing, so notifications stay in the outbox, unleased and visible to staff.
@@ -59,6 +75,10 @@ type Worker struct {
 
 	wakeOnce sync.Once
 	wake     chan struct{}
+
+	// mu guards serverDown: the mail server's state as the last attempt found it.
+	mu         sync.Mutex
+	serverDown string
 }
 
 // Enabled reports whether the worker will send anything: there is an outbox and a sender.
@@ -117,8 +137,9 @@ func (w *Worker) Run(ctx context.Context) {
 
 // RunOnce claims one batch of due messages and tries each once. failed counts attempts
 // that did not deliver, whether retried later or given up. err is an outbox failure, or
-// ctx ending; the messages not yet tried stay leased and are claimed again when the lease
-// ends. With no Sender it does nothing.
+// ctx ending. When ctx ends, the messages not yet tried are released (see Worker); after an
+// outbox failure they stay leased and are claimed again when the lease ends. With no Sender
+// it does nothing.
 func (w *Worker) RunOnce(ctx context.Context) (sent, failed int, err error) {
 	if !w.Enabled() {
 		return 0, 0, nil
@@ -136,6 +157,7 @@ func (w *Worker) RunOnce(ctx context.Context) (sent, failed int, err error) {
 	}
 	for i, m := range msgs {
 		if err := ctx.Err(); err != nil {
+			w.release(ctx, msgs[i:])
 			return sent, failed, fmt.Errorf("deliver notifications: %w", err)
 		}
 		if time.Since(started) > lease/2 {
@@ -160,6 +182,9 @@ func (w *Worker) RunOnce(ctx context.Context) (sent, failed int, err error) {
 func (w *Worker) deliver(ctx context.Context, m Message) (ok bool, err error) {
 	attempt := m.Attempts + 1
 	sendErr := w.Sender.Send(ctx, m)
+	if ctx.Err() == nil || sendErr == nil {
+		w.noteServer(sendErr)
+	}
 	if sendErr == nil {
 		if err := w.markSent(ctx, m.ID); err != nil {
 			// The message went but will look unsent when the lease ends: the one window
@@ -171,8 +196,12 @@ func (w *Worker) deliver(ctx context.Context, m Message) (ok bool, err error) {
 		return true, nil
 	}
 	if ctx.Err() != nil {
-		// Shutting down mid-send is not the message's fault: let the lease run out rather
-		// than count an attempt.
+		// Shutting down mid-send is not the message's fault, so no attempt is counted. A
+		// message that never left is handed back; one that failed later in the session is
+		// left to its lease, in case the server took it after all.
+		if !transmitted(sendErr) {
+			w.release(ctx, []Message{m})
+		}
 		return false, fmt.Errorf("send notification %d: %w", m.ID, ctx.Err())
 	}
 	why := reason(sendErr)
@@ -212,6 +241,76 @@ func (w *Worker) markSent(ctx context.Context, id int64) error {
 		}
 	}
 	return fmt.Errorf("mark notification %d sent: %w", id, err)
+}
+
+// release hands back messages claimed but not sent, so that they can be claimed again at
+// once. It runs as ctx ends, so it has its own short deadline; a message it cannot release
+// waits for its lease to end.
+func (w *Worker) release(ctx context.Context, msgs []Message) {
+	r, ok := w.Outbox.(Releaser)
+	if !ok || len(msgs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	released := 0
+	for _, m := range msgs {
+		if err := r.Release(ctx, m); err != nil {
+			w.log().Warn("notification not handed back; it waits for its lease to end", "id", m.ID, "err", err)
+			continue
+		}
+		released++
+	}
+	w.log().Info("notifications handed back at shutdown", "released", released, "kept", len(msgs)-released)
+}
+
+// transmitted says whether a failed send may have got as far as giving the server the
+// message: failures while connecting or authenticating, or before the message was built,
+// sent nothing.
+func transmitted(err error) bool {
+	var se *SendError
+	if !errors.As(err, &se) {
+		return true
+	}
+	switch se.Stage {
+	case "connect", "auth", "message":
+		return false
+	}
+	return true
+}
+
+// noteServer records whether the mail server was reachable on this attempt. A refusal of
+// one message (a reply code from MAIL, RCPT or DATA) says the server is up.
+func (w *Worker) noteServer(sendErr error) {
+	var se *SendError
+	isSendErr := errors.As(sendErr, &se)
+	if isSendErr && se.Stage == "message" {
+		return // our own message could not be built; nothing was asked of the server
+	}
+	down := ""
+	switch {
+	case sendErr == nil:
+	case !isSendErr:
+		down = reason(sendErr)
+	case se.Stage == "connect" || se.Stage == "auth" || se.Code == 0:
+		down = se.Error()
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.serverDown = down
+}
+
+// Ping reports the mail server as the last delivery attempt found it, for readiness checks:
+// an error if that attempt could not reach it or was refused at sign-in, nil otherwise or
+// before any attempt. It makes no connection, so checks can be frequent; the error text is
+// safe to log (stage and codes only).
+func (w *Worker) Ping(context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.serverDown != "" {
+		return fmt.Errorf("mail server at the last attempt: %s", w.serverDown)
+	}
+	return nil
 }
 
 func (w *Worker) log() *slog.Logger {

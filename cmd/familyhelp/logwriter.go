@@ -2,7 +2,11 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -60,4 +64,37 @@ func (w *logWriter) Close() {
 		close(w.stop)
 		<-w.done
 	})
+}
+
+// newLogger is the program's logger, writing to w in format: "json" (one object a line, for
+// log collectors) or "text" (key=value, for people). Empty picks text on a terminal and JSON
+// otherwise, so a service manager or a container gets JSON without being told.
+func newLogger(format string, w io.Writer, terminal bool) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	// JSON writes a duration as a bare count of nanoseconds, which reads as nothing: "1.2s"
+	// says what it is, as the text format does.
+	jsonOpts := &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Value.Kind() == slog.KindDuration {
+			a.Value = slog.StringValue(a.Value.Duration().String())
+		}
+		return a
+	}}
+	switch strings.ToLower(strings.TrimSpace(format)) {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, jsonOpts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "":
+		if terminal {
+			return slog.New(slog.NewTextHandler(w, opts)), nil
+		}
+		return slog.New(slog.NewJSONHandler(w, jsonOpts)), nil
+	}
+	return nil, fmt.Errorf("FAMILYHELP_LOG_FORMAT: %q is not json or text", format)
+}
+
+// isTerminal reports whether f is a terminal rather than a file, pipe or journal.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

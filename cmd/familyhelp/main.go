@@ -19,6 +19,8 @@ import (
 	"time"
 	_ "time/tzdata" // staff pages show UK time; the distroless image has no zoneinfo
 
+	"github.com/redis/go-redis/v9"
+
 	"familyhelp/directory"
 	"familyhelp/handlers"
 	"familyhelp/notify"
@@ -46,6 +48,11 @@ Commands:
   reindex               bring the search index into step with the database
   purge                 delete expired drafts, tokens and sessions, and the contents of referrals
                         closed longer ago than FAMILYHELP_RETENTION_DAYS (serve also does it)
+  import FILE|FOLDER|URL
+                        import Open Referral UK services: ORUK JSON (a file, or an API address
+                        whose pages are followed), or an HSDS CSV data package (a zip or a folder)
+  export [--format oruk-json|csv] [--out FILE]
+                        write every listing as ORUK JSON, or as a zip of HSDS CSV files
   staff add --email E --name N --role R [--team T]
                         create a staff account and print a one-time link to set its password
   help                  show this help
@@ -56,10 +63,15 @@ Configuration is by environment variable; see README.md.
 func main() {
 	logs := newLogWriter(os.Stderr)
 	defer logs.Close()
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log, err := newLogger(os.Getenv("FAMILYHELP_LOG_FORMAT"), logs, isTerminal(os.Stderr))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "familyhelp:", err)
+		logs.Close()
+		os.Exit(2)
+	}
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, log)
+	err = run(ctx, os.Args[1:], os.Stdout, log)
 	stop()
 	logs.Close()
 	if err != nil {
@@ -106,6 +118,10 @@ func run(ctx context.Context, args []string, out io.Writer, log *slog.Logger) er
 		return seedCommand(ctx, cfg, log, out, *synthetic)
 	case "staff":
 		return staffCommand(ctx, cfg, log, out, args)
+	case "import":
+		return importCommand(ctx, cfg, log, out, args)
+	case "export":
+		return exportCommand(ctx, cfg, log, out, args)
 	case "purge":
 		a, err := open(ctx, cfg, log, false)
 		if err != nil {
@@ -150,6 +166,8 @@ type config struct {
 	SecretKey   string
 	RoutingFile string
 	Proxies     string
+	// MetricsAddr is where /metrics is served; empty serves none.
+	MetricsAddr string
 	// Retention is how long a closed referral's contents are kept.
 	Retention time.Duration
 	// MinFill is how long a referral must take before it can be sent; faster is a script.
@@ -177,6 +195,7 @@ func configFromEnv() config {
 		RoutingFile: get("FAMILYHELP_ROUTING", ""),
 		MinFill:     handlers.DefaultMinFillTime,
 		Proxies:     get("FAMILYHELP_TRUSTED_PROXIES", ""),
+		MetricsAddr: get("FAMILYHELP_METRICS_ADDR", ""),
 		Retention:   defaultRetention,
 	}
 	if v := get("FAMILYHELP_RETENTION_DAYS", ""); v != "" {
@@ -214,10 +233,7 @@ func open(ctx context.Context, cfg config, log *slog.Logger, withIndex bool) (*a
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	if cfg.DatabaseURL != "" {
-		return nil, errors.New("DATABASE_URL is set, but this build supports only the embedded SQLite database: unset it")
-	}
-	db, err := store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "familyhelp.db"))
+	db, err := store.Open(ctx, cfg.DataDir, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -300,6 +316,17 @@ func seedCommand(ctx context.Context, cfg config, log *slog.Logger, out io.Write
 // few tens of megabytes more memory.
 const gcPercent = 200
 
+// Shutdown, from SIGTERM: stop accepting connections, give requests in flight up to httpDrain
+// to finish, give the background loops until shutdownBudget to finish what they hold (the
+// outbox worker hands back what it has not sent), then close everything. The budget sits
+// inside the 10 seconds service managers and orchestrators usually allow before SIGKILL.
+const (
+	shutdownBudget = 9 * time.Second
+	httpDrain      = 7 * time.Second
+	// stopOnError bounds the wait for the loops when serve fails rather than being stopped.
+	stopOnError = 5 * time.Second
+)
+
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
@@ -319,36 +346,71 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("FAMILYHELP_TRUSTED_PROXIES: %w", err)
 	}
-	limiter, closeLimiter, err := newLimiter(cfg, log)
+	var m *metrics
+	if cfg.MetricsAddr != "" {
+		m = newMetrics()
+		stopMetrics, err := startMetrics(cfg.MetricsAddr, m, log)
+		if err != nil {
+			return err
+		}
+		// Last to stop, so a scrape during shutdown still answers.
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 500*time.Millisecond)
+			defer cancel()
+			stopMetrics(ctx)
+		}()
+	}
+	rdb, err := openRedis(cfg, log)
 	if err != nil {
 		return err
 	}
-	defer closeLimiter()
-	closeSessions, err := useRedisSessions(cfg, a)
+	if rdb != nil {
+		defer rdb.Close()
+	}
+	limiter := newLimiter(rdb, log)
+	useRedisSessions(rdb, a)
+	worker, err := newWorker(cfg, a, log, m)
 	if err != nil {
 		return err
-	}
-	defer closeSessions()
-	worker, err := newWorker(cfg, a, log)
-	if err != nil {
-		return err
-	}
-	if worker.Enabled() {
-		a.refs.Submitted = worker.Wake
-		go worker.Run(ctx)
-	} else {
-		log.Info("SMTP_URL is not set: notifications wait in the outbox")
 	}
 	if err := demoAccounts(ctx, a, cfg.BaseURL, os.Stdout); err != nil {
 		return err
 	}
-	go purgeEvery(ctx, a, log, purgeInterval, cfg.Retention)
-	stopIndexSync := startIndexSync(ctx, a)
-	defer stopIndexSync()
+
+	// The loops stop when ctx ends (SIGTERM) or serve returns, and are waited for, until
+	// loopsDeadline, before the deferred closes above run.
+	loopCtx, stopLoops := context.WithCancel(ctx)
+	var bg loops
+	var loopsDeadline time.Time
+	defer func() {
+		stopLoops()
+		if loopsDeadline.IsZero() {
+			loopsDeadline = time.Now().Add(stopOnError)
+		}
+		if !bg.wait(loopsDeadline) {
+			log.Warn("background work still running at the deadline; closing anyway")
+		}
+	}()
+	submitted := []func(){m.referralSubmitted}
+	if worker.Enabled() {
+		submitted = append(submitted, worker.Wake)
+		bg.Go(func() { worker.Run(loopCtx) })
+	} else {
+		log.Info("SMTP_URL is not set: notifications wait in the outbox")
+	}
+	a.refs.Submitted = func() {
+		for _, f := range submitted {
+			f()
+		}
+	}
+	bg.Go(func() { purgeEvery(loopCtx, a, log, purgeInterval, cfg.Retention) })
+	bg.Go(func() { a.dir.RunIndexSync(loopCtx, indexSyncInterval) })
+
 	srv := &handlers.Server{
 		Directory:      a.dir,
 		Settings:       a.db,
 		Database:       a.db,
+		Dependencies:   dependencies(a, rdb, worker),
 		Log:            log,
 		SampleModeKey:  seed.SampleModeKey,
 		Referrals:      a.refs,
@@ -365,6 +427,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		BaseURL:        cfg.BaseURL,
 		TrustedProxies: proxies,
 	}
+	if m != nil {
+		srv.Metrics = m
+		srv.Directory = countedDirectory{Directory: a.dir, m: m}
+		srv.Limiter = countedLimiter{Limiter: limiter, m: m}
+	}
 	web, err := srv.App()
 	if err != nil {
 		return err
@@ -374,11 +441,42 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	log.Info("listening", "addr", cfg.Addr)
 	select {
 	case err := <-errc:
-		return err
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	case <-ctx.Done():
-		log.Info("shutting down")
-		return web.ShutdownWithTimeout(10 * time.Second)
 	}
+
+	loopsDeadline = time.Now().Add(shutdownBudget)
+	log.Info("shutting down: refusing new connections, finishing requests in flight")
+	// The loops saw ctx end with everyone else: the worker hands back what it holds while
+	// the requests finish.
+	if err := web.ShutdownWithTimeout(httpDrain); err != nil {
+		log.Warn("requests still in flight when the drain time ran out; closing anyway", "err", err)
+	}
+	log.Info("stopped serving; closing once the background work has stopped")
+	return nil
+}
+
+// dependencies are what /readyz reports besides the database. Only the database is required:
+// the others are shared by every instance and the site works without them, less well (see
+// handlers.Dependency), so their outage must not take every instance off the load balancer.
+func dependencies(a *app, rdb *redis.Client, worker *notify.Worker) []handlers.Dependency {
+	deps := []handlers.Dependency{{Name: "search", Optional: true,
+		// Count is the cheapest call every engine answers: Bleve reads it locally, Meilisearch
+		// from its index stats.
+		Pinger: handlers.PingFunc(func(ctx context.Context) error {
+			_, err := a.ix.Count(ctx)
+			return err
+		})}}
+	if rdb != nil {
+		deps = append(deps, handlers.Dependency{Name: "redis", Optional: true,
+			Pinger: handlers.PingFunc(func(ctx context.Context) error { return rdb.Ping(ctx).Err() })})
+	}
+	if worker.Enabled() {
+		// The worker's last attempt, not a new connection: a probe every few seconds would
+		// otherwise open one SMTP session each.
+		deps = append(deps, handlers.Dependency{Name: "smtp", Optional: true, Pinger: worker})
+	}
+	return deps
 }
 
 // prepare seeds an empty database and rebuilds an index that is out of step with it, so a

@@ -82,7 +82,7 @@ func TestCommands(t *testing.T) {
 
 func TestUnsupportedDatabaseIsAnError(t *testing.T) {
 	t.Setenv("FAMILYHELP_DATA_DIR", t.TempDir())
-	t.Setenv("DATABASE_URL", "postgres://localhost/test")
+	t.Setenv("DATABASE_URL", "mysql://localhost/test")
 	if _, err := runCmd(t, "migrate"); err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
 		t.Errorf("err = %v, want one that names DATABASE_URL", err)
 	}

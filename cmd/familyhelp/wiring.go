@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -17,35 +18,38 @@ import (
 	"familyhelp/store"
 )
 
-// newLimiter is Redis (GCRA, shared by every instance) in front of the in-process limiter when
-// REDIS_URL is set, and the in-process limiter alone otherwise.
-func newLimiter(cfg config, log *slog.Logger) (ratelimit.Limiter, func(), error) {
-	memory := ratelimit.NewMemory(ratelimit.DefaultMemoryKeys)
+// openRedis connects to REDIS_URL, or returns nil when it is not set. One client (a pool)
+// serves the limiter, the sessions and the readiness check.
+func openRedis(cfg config, log *slog.Logger) (*redis.Client, error) {
 	if cfg.RedisURL == "" {
-		return memory, func() {}, nil
-	}
-	client, err := redisrate.NewClient(cfg.RedisURL)
-	if err != nil {
-		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
-	}
-	// go-redis prints every failed dial to stderr; the fallback already says once that Redis
-	// is down, so its own lines go to the debug log.
-	redis.SetLogger(redisLog{log})
-	return ratelimit.NewFallback(redisrate.New(client), memory, log), func() { client.Close() }, nil
-}
-
-// useRedisSessions keeps staff sessions in Redis when REDIS_URL is set, so that every instance
-// knows every session; otherwise they stay in the database.
-func useRedisSessions(cfg config, a *app) (func(), error) {
-	if cfg.RedisURL == "" {
-		return func() {}, nil
+		return nil, nil
 	}
 	client, err := redisrate.NewClient(cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	a.portal.Sessions = redissessions.New(client)
-	return func() { client.Close() }, nil
+	// go-redis prints every failed dial to stderr; the fallback already says once that Redis
+	// is down, so its own lines go to the debug log.
+	redis.SetLogger(redisLog{log})
+	return client, nil
+}
+
+// newLimiter is Redis (GCRA, shared by every instance) in front of the in-process limiter when
+// there is a Redis client, and the in-process limiter alone otherwise.
+func newLimiter(client *redis.Client, log *slog.Logger) ratelimit.Limiter {
+	memory := ratelimit.NewMemory(ratelimit.DefaultMemoryKeys)
+	if client == nil {
+		return memory
+	}
+	return ratelimit.NewFallback(redisrate.New(client), memory, log)
+}
+
+// useRedisSessions keeps staff sessions in Redis when there is a Redis client, so that every
+// instance knows every session; otherwise they stay in the database.
+func useRedisSessions(client *redis.Client, a *app) {
+	if client != nil {
+		a.portal.Sessions = redissessions.New(client)
+	}
 }
 
 type redisLog struct{ log *slog.Logger }
@@ -56,8 +60,8 @@ func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
 
 // newWorker is the outbox worker, sending by SMTP when SMTP_URL is set; without it the worker
 // is disabled and notifications wait in the outbox.
-func newWorker(cfg config, a *app, log *slog.Logger) (*notify.Worker, error) {
-	w := &notify.Worker{Outbox: outbox{db: a.db, refs: a.refs, log: log}, Log: log}
+func newWorker(cfg config, a *app, log *slog.Logger, m *metrics) (*notify.Worker, error) {
+	w := &notify.Worker{Outbox: outbox{db: a.db, refs: a.refs, log: log, metrics: m}, Log: log}
 	if cfg.SMTPURL == "" {
 		return w, nil
 	}
@@ -75,6 +79,8 @@ type outbox struct {
 	db   *store.DB
 	refs *referral.Service
 	log  *slog.Logger
+	// metrics, if set, counts the outcomes recorded.
+	metrics *metrics
 }
 
 func (o outbox) Claim(ctx context.Context, now time.Time, lease time.Duration, max int) ([]notify.Message, error) {
@@ -91,6 +97,7 @@ func (o outbox) Claim(ctx context.Context, now time.Time, lease time.Duration, m
 			if err := o.db.MarkFailed(ctx, p.ID, p.Attempts+1, time.Time{}, "cannot be opened with this key"); err != nil {
 				return nil, err
 			}
+			o.metrics.notificationFailed(false)
 			continue
 		}
 		out = append(out, notify.Message{ID: p.ID, To: l.To, Subject: l.Subject, Text: l.Text, Attempts: p.Attempts})
@@ -99,11 +106,39 @@ func (o outbox) Claim(ctx context.Context, now time.Time, lease time.Duration, m
 }
 
 func (o outbox) MarkSent(ctx context.Context, id int64, at time.Time) error {
-	return o.db.MarkSent(ctx, id, at)
+	if err := o.db.MarkSent(ctx, id, at); err != nil {
+		return err
+	}
+	o.metrics.notificationSent()
+	return nil
 }
 
 func (o outbox) MarkFailed(ctx context.Context, id int64, attempts int, next time.Time, reason string) error {
-	return o.db.MarkFailed(ctx, id, attempts, next, reason)
+	if err := o.db.MarkFailed(ctx, id, attempts, next, reason); err != nil {
+		return err
+	}
+	o.metrics.notificationFailed(!next.IsZero())
+	return nil
+}
+
+// releasedReason replaces the last failure's text on a message handed back after earlier
+// failed attempts (see Release).
+const releasedReason = "handed back unsent when an instance stopped"
+
+// Release hands a claimed message back at shutdown. The store has no call that only ends a
+// lease, so it records the message as due now with its attempts unchanged, which ends the
+// lease the same way; the cost is that a message that had failed before shows this reason
+// instead of the last failure's until it is tried again. A store method that clears
+// leased_until alone should replace this.
+func (o outbox) Release(ctx context.Context, m notify.Message) error {
+	reason := ""
+	if m.Attempts > 0 {
+		reason = releasedReason
+	}
+	if err := o.db.MarkFailed(ctx, m.ID, m.Attempts, time.Now(), reason); err != nil {
+		return fmt.Errorf("release notification %d: %w", m.ID, err)
+	}
+	return nil
 }
 
 // purgeInterval is how often expired drafts and tokens are deleted: a draft is unreadable once
@@ -170,17 +205,28 @@ func purgeEvery(ctx context.Context, a *app, log *slog.Logger, every, retention 
 // apply before it stopped, reaches the index.
 const indexSyncInterval = 5 * time.Second
 
-// startIndexSync runs the directory's index sync loop. stop ends it and waits, so the index and
-// the database are not closed under a batch being applied.
-func startIndexSync(ctx context.Context, a *app) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
+// loops are the goroutines serve runs beside the web server: the outbox worker, the purge and
+// the index sync. They run until ctx ends; wait lets each finish what it is doing, so the index
+// and the database are not closed under a batch being applied or a delivery being recorded.
+type loops struct {
+	wg sync.WaitGroup
+}
+
+func (l *loops) Go(f func()) { l.wg.Go(f) }
+
+// wait waits for every loop to return, or until deadline; it reports whether they all did.
+func (l *loops) wait(deadline time.Time) bool {
 	done := make(chan struct{})
 	go func() {
-		defer close(done)
-		a.dir.RunIndexSync(ctx, indexSyncInterval)
+		l.wg.Wait()
+		close(done)
 	}()
-	return func() {
-		cancel()
-		<-done
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
 	}
 }
