@@ -33,7 +33,7 @@ func (s *site) everything(t *testing.T) []*directory.Service {
 }
 
 // apiDump is every answer of a site's API a consumer can read: each list page by page, and
-// each item by id.
+// each item by id, every one checked against its ORUK 3.0 schema.
 func (s *site) apiDump(t *testing.T) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
@@ -54,9 +54,15 @@ func (s *site) apiDump(t *testing.T) map[string][]byte {
 			if err := json.Unmarshal(a.body, &pg); err != nil {
 				t.Fatal(err)
 			}
+			if err := checkORUK(t, ep.list, a.body); err != nil {
+				t.Errorf("GET %s is not ORUK 3.0 %s: %v", target, ep.list, err)
+			}
 			for _, it := range pg.Contents {
 				one := "/api" + ep.path + "/" + it.ID
 				out[one] = s.api(t, one).body
+				if err := checkORUK(t, ep.single, out[one]); err != nil {
+					t.Errorf("GET %s is not ORUK 3.0 %s: %v", one, ep.single, err)
+				}
 			}
 			if pg.LastPage || len(pg.Contents) == 0 {
 				break
