@@ -102,7 +102,7 @@ func (s *Server) listingExport(c *fiber.Ctx) error {
 		name += "-oruk.json"
 	}
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"`)
-	s.audit(c, "listings exported", "listings", format+", "+countWords(len(all), "listing", "listings"))
+	s.audit(c, "listings exported", "listings", format+", "+views.CountText(len(all), "listing", "listings"))
 	return c.Send(body.Bytes())
 }
 
@@ -178,11 +178,4 @@ func outcomeLabel(o oruk.Outcome) string {
 		return "Unchanged"
 	}
 	return "Skipped"
-}
-
-func countWords(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
 }

@@ -205,7 +205,8 @@ func reviewDate(d directory.DateParts) referral.DateInput {
 
 func legend(what string, i int) string { return what + " " + strconv.Itoa(i+1) }
 
-func countText(n int, one, many string) string {
+// CountText says how many of something there are: "1 listing", "3 listings".
+func CountText(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}

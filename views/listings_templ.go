@@ -143,7 +143,7 @@ func listingCaption(p ListingsList) string {
 	if p.Total > len(p.Rows) {
 		return "Showing " + strconv.Itoa(len(p.Rows)) + " of " + strconv.Itoa(p.Total) + " listings, by name. Search to find others."
 	}
-	return countText(p.Total, "listing", "listings") + ", by name"
+	return CountText(p.Total, "listing", "listings") + ", by name"
 }
 
 func listingTable(caption string, rows []ListingLine) templ.Component {
@@ -353,7 +353,7 @@ func ListingQueuePage(p ListingQueue) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var18 string
-			templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(countText(p.Overdue, "listing is", "listings are"))
+			templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(CountText(p.Overdue, "listing is", "listings are"))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `listings.templ`, Line: 86, Col: 76}
 			}
@@ -366,7 +366,7 @@ func ListingQueuePage(p ListingQueue) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var19 string
-			templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(countText(p.Reported, "listing has", "listings have"))
+			templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(CountText(p.Reported, "listing has", "listings have"))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `listings.templ`, Line: 86, Col: 143}
 			}
@@ -389,7 +389,7 @@ func ListingQueuePage(p ListingQueue) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var20 string
-				templ_7745c5c3_Var20, templ_7745c5c3_Err = templ.JoinStringErrs(countText(len(p.Rows), "listing", "listings"))
+				templ_7745c5c3_Var20, templ_7745c5c3_Err = templ.JoinStringErrs(CountText(len(p.Rows), "listing", "listings"))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `listings.templ`, Line: 91, Col: 113}
 				}
@@ -1006,7 +1006,7 @@ func ListingPage(p ListingView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var55 string
-				templ_7745c5c3_Var55, templ_7745c5c3_Err = templ.JoinStringErrs(countText(len(p.Resolved), "problem", "problems"))
+				templ_7745c5c3_Var55, templ_7745c5c3_Err = templ.JoinStringErrs(CountText(len(p.Resolved), "problem", "problems"))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `listings.templ`, Line: 219, Col: 137}
 				}
