@@ -15,7 +15,7 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/familyhelp
 
-# Everything: formatting, vet, staticcheck, Go tests, browser tests.
+# Everything: formatting, vet, staticcheck, govulncheck, Go tests, browser tests.
 test: lint unit e2e
 
 lint:
@@ -24,6 +24,7 @@ lint:
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	$(MAKE) --no-print-directory vuln
 
 # Go tests, with Redis and PostgreSQL started (or installed) if they are not running.
 unit:
