@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -33,8 +34,16 @@ type Directory struct {
 	// Without it a change reaches the index only if the engine takes it when it is saved, or
 	// at the next rebuild.
 	Queue IndexQueue
+	// Changes is the store's log of every change; New sets it when the store keeps one. An
+	// index of this instance's own follows it (see FollowChanges), and a rebuild that swaps
+	// in a new index applies again what it logged meanwhile.
+	Changes ChangeLog
 	// Now is the clock for the queue's due times and leases; nil uses time.Now.
 	Now func() time.Time
+	// SearchTimeout is how long a search waits for the engine before the database answers
+	// instead; 0 means DefaultSearchTimeout for a search server, localSearchTimeout for an
+	// index in this process.
+	SearchTimeout time.Duration
 
 	// recent holds services read lately, so a popular results page or service page does not
 	// read and decode the same rows for every family. Entries expire after cacheTTL, which
@@ -49,7 +58,19 @@ type Directory struct {
 
 	wakeOnce sync.Once
 	wake     chan struct{}
+
+	follow follower
 }
+
+// DefaultSearchTimeout is how long a family's search waits for a search server. It answers in
+// tens of milliseconds; one that has taken a second is in trouble, and the database can answer
+// instead rather than keep a family waiting on a slow phone.
+const DefaultSearchTimeout = time.Second
+
+// localSearchTimeout is the wait for an index in this process. A slow one is slow because this
+// machine is busy, and the database's answer, which reads every service, would cost it more:
+// so only a search that has plainly stuck is given up on.
+const localSearchTimeout = 5 * time.Second
 
 // Circuit breaker settings: a few failures in a row open it; after engineRetry one search is
 // let through to see whether the engine is back.
@@ -74,6 +95,7 @@ func New(store Store, index search.Index, log *slog.Logger) *Directory {
 			ExpiryCalculator: otter.ExpiryWriting[string, *Service](cacheTTL),
 		})}
 	d.Queue, _ = store.(IndexQueue)
+	d.Changes, _ = store.(ChangeLog)
 	d.engine = gobreaker.NewCircuitBreaker[search.Result](gobreaker.Settings{
 		Name:        "search engine",
 		MaxRequests: 1,
@@ -95,7 +117,18 @@ func New(store Store, index search.Index, log *slog.Logger) *Directory {
 }
 
 // searchIndex asks the engine, unless it has been failing, in which case it says so at once.
+// An engine slower than SearchTimeout has failed this search, and counts towards the breaker.
 func (d *Directory) searchIndex(ctx context.Context, q search.Query) (search.Result, error) {
+	timeout := d.SearchTimeout
+	switch {
+	case timeout > 0:
+	case search.IsLocal(d.Index):
+		timeout = localSearchTimeout
+	default:
+		timeout = DefaultSearchTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	if d.engine == nil {
 		return d.Index.Search(ctx, q)
 	}
@@ -267,10 +300,15 @@ func (d *Directory) Get(ctx context.Context, id string) (*Service, error) {
 	return found[0], nil
 }
 
-// Reindex brings the whole search index into step with the store: every active service is
-// written again, then services the index holds but the store no longer lists as active are
-// removed. The index is never emptied on the way, so searches, here or on another instance
-// sharing the engine, keep finding services while it runs.
+// Reindex rebuilds the whole search index from the store. Searches, here or on another
+// instance sharing the engine, keep finding services throughout:
+//
+//   - An engine that can (search.Rebuilder) builds a fresh index from every active service and
+//     swaps it in at once. Changes saved while it was being built may have reached only the
+//     old index, so once it is swapped in, every service the change log shows changed since
+//     the rebuild began (less followLookback, for changes still committing) is applied again.
+//   - Otherwise every active service is written again in place, then services the index holds
+//     but the store no longer lists as active are removed; the index is never emptied.
 //
 // The index jobs due when it starts are claimed first and finished once it succeeds: the
 // rebuild reads the store after claiming them, so it covers them, and a seeded or imported
@@ -286,17 +324,94 @@ func (d *Directory) Reindex(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("reindex: %w", err)
 	}
-	n, err := d.rebuild(ctx)
+	began := time.Now() // the clock the change log is written with
+	rb, swap := d.Index.(search.Rebuilder)
+	swap = swap && d.Changes != nil // without the log, changes made meanwhile could be lost
+	var n int
+	if swap {
+		n, err = d.rebuildSwap(ctx, rb)
+	} else {
+		n, err = d.rebuild(ctx)
+	}
 	if err != nil {
 		if rerr := d.release(ctx, jobs, "rebuild failed"); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("reindex: %w", rerr))
 		}
 		return n, err
 	}
+	var errs []error
+	if swap {
+		if err := d.catchUp(ctx, began.Add(-followLookback)); err != nil {
+			// The new index is in and covers the claimed jobs; what it missed, the next
+			// reconcile repairs.
+			errs = append(errs, fmt.Errorf("reindex: rebuilt, but could not apply the changes made meanwhile: %w", err))
+		}
+	}
 	if err := d.finish(ctx, jobs); err != nil {
-		return n, fmt.Errorf("reindex: %w", err)
+		errs = append(errs, fmt.Errorf("reindex: %w", err))
+	}
+	return n, errors.Join(errs...)
+}
+
+// rebuildSwap fills a fresh index from every active service, in batches, and has the engine
+// swap it in.
+func (d *Directory) rebuildSwap(ctx context.Context, rb search.Rebuilder) (int, error) {
+	n := 0
+	err := rb.Rebuild(ctx, func(add func(...search.Document) error) error {
+		var batch []search.Document
+		err := d.Store.EachService(ctx, func(s *Service) error {
+			if s.Status != Active {
+				return nil
+			}
+			batch = append(batch, DocumentFor(s))
+			if len(batch) < 1000 {
+				return nil
+			}
+			err := add(batch...)
+			n += len(batch)
+			batch = batch[:0]
+			return err
+		})
+		if err == nil && len(batch) > 0 {
+			err = add(batch...)
+			n += len(batch)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reindex: %w", err)
 	}
 	return n, nil
+}
+
+// catchUp applies again every service the change log shows changed since since.
+func (d *Directory) catchUp(ctx context.Context, since time.Time) error {
+	after, err := d.Changes.LastChangeBefore(ctx, since)
+	if err != nil {
+		return err
+	}
+	for {
+		page, err := d.Changes.Changes(ctx, after, followBatch)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for _, c := range page {
+			if !slices.Contains(ids, c.ServiceID) {
+				ids = append(ids, c.ServiceID)
+			}
+		}
+		if len(ids) > 0 {
+			d.Forget(ids...)
+			if _, err := d.apply(ctx, ids); err != nil {
+				return err
+			}
+		}
+		if len(page) < followBatch {
+			return nil
+		}
+		after = page[len(page)-1].Seq
+	}
 }
 
 func (d *Directory) rebuild(ctx context.Context) (int, error) {
@@ -333,10 +448,11 @@ func (d *Directory) rebuild(ctx context.Context) (int, error) {
 // listed before the store is asked, and a service reaches the store before the index, so a
 // service added meanwhile by another instance is never taken out.
 func (d *Directory) prune(ctx context.Context) error {
-	held, err := d.Index.IDs(ctx)
+	prints, err := d.Index.Fingerprints(ctx)
 	if err != nil {
 		return fmt.Errorf("reindex: %w", err)
 	}
+	held := slices.Collect(maps.Keys(prints))
 	var gone []string
 	for chunk := range slices.Chunk(held, 500) {
 		found, err := d.Store.Services(ctx, chunk)

@@ -186,14 +186,14 @@ func TestRetireAndDeleteWhileEngineDown(t *testing.T) {
 		t.Errorf("deleting twice: err = %v, want not found", err)
 	}
 	q.ix.down.Store(false)
-	if held, _ := q.ix.IDs(ctx); len(held) != 2 {
+	if held := held(t, q.ix); len(held) != 2 {
 		t.Fatalf("index holds %v; the engine was down, so both should still be there", held)
 	}
 	q.clock.Add(6 * time.Minute)
 	if n := q.sync(t); n != 2 {
 		t.Errorf("SyncIndex applied %d jobs, want 2", n)
 	}
-	if held, _ := q.ix.IDs(ctx); len(held) != 0 {
+	if held := held(t, q.ix); len(held) != 0 {
 		t.Errorf("index still holds %v after catching up", held)
 	}
 	if got := q.finds(t, "toddler"); len(got) != 0 {

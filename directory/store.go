@@ -59,3 +59,29 @@ type IndexQueue interface {
 	// personal data.
 	RetryIndexJob(ctx context.Context, job IndexJob, attempts int, next time.Time, reason string) error
 }
+
+// Change is one change to a service, as the store's ChangeLog numbered it.
+type Change struct {
+	Seq       int64
+	ServiceID string
+	At        time.Time
+}
+
+// ChangeLog is the store's record of every change to a service (a save or a delete), written
+// in the same transaction as the change, like the IndexQueue's jobs. The queue hands each
+// change to one worker, which suits an engine the instances share; the log can be read by
+// every instance, so that one whose index is its own (embedded Bleve) follows every change,
+// and a rebuild can apply again what changed while it ran.
+//
+// Numbers rise in the order changes are written, which need not be the order in which they
+// commit: a reader may see a number before a lower one is committed, and a change rolled back
+// leaves its number unused for good.
+type ChangeLog interface {
+	// Changes returns up to max changes numbered above after, in number order.
+	Changes(ctx context.Context, after int64, max int) ([]Change, error)
+	// LastChangeBefore returns the highest number of a change written before t, or 0 if none
+	// is kept.
+	LastChangeBefore(ctx context.Context, t time.Time) (int64, error)
+	// PruneChanges forgets the changes written before t and says how many it forgot.
+	PruneChanges(ctx context.Context, before time.Time) (int, error)
+}

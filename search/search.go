@@ -6,6 +6,9 @@ package search
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -74,10 +77,50 @@ type Index interface {
 	Delete(ctx context.Context, ids ...string) error
 	// Search answers a query with one page of IDs, best first.
 	Search(ctx context.Context, q Query) (Result, error)
-	// IDs lists every service the index holds, so that a rebuild can remove those the
-	// database no longer lists.
-	IDs(ctx context.Context) ([]string, error)
+	// Fingerprints lists every service the index holds, with the Fingerprint of the document
+	// it holds for each, so that a reconcile can find services missing from the index, held
+	// but no longer listed, or held as they were before a change, without reading them back.
+	Fingerprints(ctx context.Context) (map[string]string, error)
 	// Count is how many documents the index holds.
 	Count(ctx context.Context) (int, error)
 	Close() error
+}
+
+// Fingerprint identifies what a document says: two documents with the same fingerprint index
+// alike. Engines keep it beside each document, and the database's version of a service is
+// compared with it to tell whether the index is out of date. JSON encodes the fields in their
+// declared order, so the same document always gives the same fingerprint; a field added to
+// Document changes every fingerprint, which is right, since every document then needs writing.
+func Fingerprint(d Document) string {
+	h := sha256.New()
+	if err := json.NewEncoder(h).Encode(d); err != nil {
+		// A Document is strings, numbers and lists of them: it always encodes.
+		panic(fmt.Sprintf("fingerprint %s: %v", d.ID, err))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Rebuilder is an Index that can be built afresh and swapped in at once. Searches keep being
+// answered from the old index while the new one is filled, and then from the new one, never
+// from an empty or half-built one; a rebuild that fails leaves the old index as it was.
+type Rebuilder interface {
+	// Rebuild builds a new, empty index and calls fill with a function that adds documents
+	// to it. If fill returns nil, the new index replaces the live one; otherwise it is thrown
+	// away and the error returned. Writes made to the live index while fill runs are not
+	// carried over: the caller applies again whatever changed meanwhile.
+	Rebuild(ctx context.Context, fill func(add func(docs ...Document) error) error) error
+}
+
+// Local is implemented by engines whose index belongs to one process (the embedded Bleve
+// index). With several instances each has its own, so each must follow every change to the
+// directory itself; an engine the instances share (Meilisearch) needs each change applied
+// once, by whichever instance takes it from the queue.
+type Local interface {
+	Local() bool
+}
+
+// IsLocal reports whether ix belongs to this process alone.
+func IsLocal(ix Index) bool {
+	l, ok := ix.(Local)
+	return ok && l.Local()
 }

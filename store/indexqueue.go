@@ -10,12 +10,16 @@ import (
 	"familyhelp/directory"
 )
 
-var _ directory.IndexQueue = (*DB)(nil)
+var (
+	_ directory.IndexQueue = (*DB)(nil)
+	_ directory.ChangeLog  = (*DB)(nil)
+)
 
 // queueIndex records, inside the transaction that changes them, that the index must catch up
 // with these services. A service already waiting keeps its one row: its version moves on, so a
 // worker applying an older state cannot finish it, and it is due at once, because a fresh
-// change deserves a fresh try even while earlier failures are backing off.
+// change deserves a fresh try even while earlier failures are backing off. Each change is also
+// written to the change log, which every instance can follow.
 func queueIndex(ctx context.Context, tx *sql.Tx, now time.Time, ids ...string) error {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO index_queue (service_id, queued_at, next_attempt_at)
 		VALUES ($1, $2, $2)
@@ -25,13 +29,70 @@ func queueIndex(ctx context.Context, tx *sql.Tx, now time.Time, ids ...string) e
 		return fmt.Errorf("queue index update: %w", err)
 	}
 	defer stmt.Close()
+	// Last in the transaction, so that a change's number is taken as close as can be to its
+	// commit: a follower waits for a missing number only as long as that gap lasts.
+	logged, err := tx.PrepareContext(ctx, `INSERT INTO service_changes (service_id, changed_at) VALUES ($1, $2)`)
+	if err != nil {
+		return fmt.Errorf("log service change: %w", err)
+	}
+	defer logged.Close()
 	at := now.UTC().Format(stampFormat)
 	for _, id := range ids {
 		if _, err := stmt.ExecContext(ctx, id, at); err != nil {
 			return fmt.Errorf("queue index update for %s: %w", id, err)
 		}
 	}
+	for _, id := range ids {
+		if _, err := logged.ExecContext(ctx, id, at); err != nil {
+			return fmt.Errorf("log change to %s: %w", id, err)
+		}
+	}
 	return nil
+}
+
+// Changes returns up to max changes numbered above after, in number order.
+func (s *DB) Changes(ctx context.Context, after int64, max int) ([]directory.Change, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, service_id, changed_at FROM service_changes
+		WHERE seq > $1 ORDER BY seq LIMIT $2`, after, max)
+	if err != nil {
+		return nil, fmt.Errorf("read service changes: %w", err)
+	}
+	defer rows.Close()
+	var out []directory.Change
+	for rows.Next() {
+		var c directory.Change
+		var at string
+		if err := rows.Scan(&c.Seq, &c.ServiceID, &at); err != nil {
+			return nil, fmt.Errorf("read service changes: %w", err)
+		}
+		c.At, _ = time.Parse(stampFormat, at)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read service changes: %w", err)
+	}
+	return out, nil
+}
+
+// LastChangeBefore returns the highest number of a change written before t, or 0.
+func (s *DB) LastChangeBefore(ctx context.Context, t time.Time) (int64, error) {
+	var seq int64
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(max(seq), 0) FROM service_changes WHERE changed_at < $1`,
+		t.UTC().Format(stampFormat)).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("read service changes: %w", err)
+	}
+	return seq, nil
+}
+
+// PruneChanges deletes the changes written before t.
+func (s *DB) PruneChanges(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM service_changes WHERE changed_at < $1`, before.UTC().Format(stampFormat))
+	if err != nil {
+		return 0, fmt.Errorf("prune service changes: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
 
 // ClaimIndexJobs leases up to max due, unleased index jobs until now+lease. One UPDATE …

@@ -248,3 +248,85 @@ func TestConcurrentClaimsShareOutJobs(t *testing.T) {
 		}
 	})
 }
+
+// Every save and delete is logged, in the order written, for every instance to read: the log
+// is not claimed, so two handles on the database read the same changes.
+func TestEveryChangeIsLoggedForEveryInstance(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *engine) {
+		ctx := context.Background()
+		db, other := e.open(t), e.open(t)
+		if got, err := other.Changes(ctx, 0, 10); err != nil || len(got) != 0 {
+			t.Fatalf("a new database has changes %v, %v", got, err)
+		}
+		before := time.Now()
+		a, b := service("a", "Bumps and babies"), service("b", "Around the table")
+		if err := db.SaveServices(ctx, a, b); err != nil {
+			t.Fatal(err)
+		}
+		if err := other.SaveServices(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SaveServices(ctx, service("c", "Stay and play"), service("", "No id")); err == nil {
+			t.Fatal("saving a service without an id succeeded")
+		}
+		if err := other.DeleteService(ctx, "b"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteService(ctx, "missing"); err == nil {
+			t.Fatal("deleting a missing service succeeded")
+		}
+
+		for _, reader := range []*store.DB{db, other} {
+			all, err := reader.Changes(ctx, 0, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for k, c := range all {
+				got = append(got, c.ServiceID)
+				if k > 0 && c.Seq <= all[k-1].Seq {
+					t.Errorf("changes out of order: %v", all)
+				}
+				if c.At.Before(before.Add(-time.Second)) || c.At.After(time.Now().Add(time.Second)) {
+					t.Errorf("change %d logged at %v, want about now", c.Seq, c.At)
+				}
+			}
+			if !slices.Equal(got, []string{"a", "b", "a", "b"}) {
+				t.Fatalf("changes logged for %v, want a, b, a, b (and none for a failed save or delete)", got)
+			}
+			if rest, err := reader.Changes(ctx, all[1].Seq, 10); err != nil || len(rest) != 2 || rest[0] != all[2] {
+				t.Errorf("changes after the second = %v, %v; want the last two", rest, err)
+			}
+			if page, err := reader.Changes(ctx, 0, 3); err != nil || len(page) != 3 {
+				t.Errorf("a page of 3 = %v, %v", page, err)
+			}
+		}
+
+		last, err := db.Changes(ctx, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seq, err := db.LastChangeBefore(ctx, time.Now().Add(time.Minute)); err != nil || seq != last[3].Seq {
+			t.Errorf("LastChangeBefore(now) = %d, %v; want the last change, %d", seq, err, last[3].Seq)
+		}
+		if seq, err := db.LastChangeBefore(ctx, before.Add(-time.Minute)); err != nil || seq != 0 {
+			t.Errorf("LastChangeBefore(a minute before any) = %d, %v; want 0", seq, err)
+		}
+		if n, err := db.PruneChanges(ctx, before.Add(-time.Minute)); err != nil || n != 0 {
+			t.Errorf("pruning changes older than any = %d, %v; want none pruned", n, err)
+		}
+		if n, err := other.PruneChanges(ctx, time.Now().Add(time.Minute)); err != nil || n != 4 {
+			t.Errorf("pruning changes older than now = %d, %v; want all 4", n, err)
+		}
+		if got, err := db.Changes(ctx, 0, 10); err != nil || len(got) != 0 {
+			t.Errorf("after pruning, changes %v, %v", got, err)
+		}
+		// Numbers go on rising after a prune.
+		if err := db.SaveServices(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.Changes(ctx, 0, 10); err != nil || len(got) != 1 || got[0].Seq <= last[3].Seq {
+			t.Errorf("after pruning, a new change is %v, %v; want one numbered above %d", got, err, last[3].Seq)
+		}
+	})
+}

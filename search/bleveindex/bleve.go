@@ -8,11 +8,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
@@ -39,9 +43,12 @@ var textFields = []struct {
 // stemming a misspelt word ("domestik") does not give the stem of the right one ("domest").
 const plainField = "plain"
 
-// Index is a Bleve index. Reset swaps the whole index, so the pointer sits behind a lock.
+// Index is a Bleve index. Rebuild swaps the whole index, so the pointer sits behind a lock.
 type Index struct {
 	path string // "" for memory
+
+	// rebuilding lets one Rebuild run at a time.
+	rebuilding sync.Mutex
 
 	mu    sync.RWMutex
 	index bleve.Index
@@ -56,7 +63,8 @@ type Index struct {
 	// them, are answered from here.
 	mmu    sync.RWMutex
 	meta   map[string]*search.Document
-	sorted []record // meta packed and in name order; nil when it needs building again
+	prints map[string]string // each document's search.Fingerprint
+	sorted []record          // meta packed and in name order; nil when it needs building again
 	bits   map[string]uint64
 	// withBit holds, for each need and delivery bit, copies of the records that have it, in
 	// name order: a search for one need reads only its own services, one after another in
@@ -96,60 +104,137 @@ func (i *Index) mask(prefix string, values []string) uint64 {
 }
 
 // Open opens the index at path, creating it if it does not exist. An empty path keeps the
-// index in memory (scorch, not the slower upsidedown memory store).
+// index in memory (scorch, not the slower upsidedown memory store). What a rebuild that
+// stopped half-way (the process died) left beside the index is tidied away.
 func Open(path string) (*Index, error) {
+	if path != "" {
+		// The live index moved aside and the new one not yet moved in: put the old one back.
+		// It is out of date by whatever the rebuild would have changed, which the server's
+		// start-up reconcile repairs.
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			if err := os.Rename(path+oldMark, path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("open bleve index: restore the index a rebuild moved aside: %w", err)
+			}
+		}
+	}
+	ix, err := openBleve(path)
+	if err != nil {
+		return nil, fmt.Errorf("open bleve index: %w", err)
+	}
+	if path != "" {
+		// Only now, holding the live index (which a rebuilding process keeps open until its
+		// swap), is it safe to throw away what another process left.
+		if err := tidy(path); err != nil {
+			ix.Close()
+			return nil, fmt.Errorf("open bleve index: %w", err)
+		}
+	}
+	return wrap(path, ix)
+}
+
+// Beside the index at path, a rebuild builds its new index in path+buildMark+<time> and moves
+// the live one to path+oldMark for the moment of the swap.
+const (
+	buildMark = ".build-"
+	oldMark   = ".old"
+)
+
+// openOptions are for opening an index on disk: another process holding it (a running server)
+// must not hang us for ever.
+var openOptions = map[string]any{"bolt_timeout": "3s"}
+
+// openBleve opens or creates the Bleve index at path ("" for memory), starting again if it was
+// written by an older version.
+func openBleve(path string) (bleve.Index, error) {
+	if path == "" {
+		return create("")
+	}
+	ix, err := bleve.OpenUsing(path, openOptions)
+	if err == nil && !current(ix) {
+		// Built by an older version with other fields: start again, and the caller's
+		// reconcile fills it from the database.
+		ix.Close()
+		if err := os.RemoveAll(path); err != nil {
+			return nil, fmt.Errorf("remove old index: %w", err)
+		}
+		err = bleve.ErrorIndexPathDoesNotExist
+	}
+	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
+		return create(path)
+	}
+	return ix, err
+}
+
+// create makes a new, empty index at path ("" for memory) with this version's fields.
+func create(path string) (bleve.Index, error) {
 	var (
 		ix  bleve.Index
 		err error
 	)
-	switch {
-	case path == "":
+	if path == "" {
 		ix, err = bleve.NewUsing("", newMapping(), scorch.Name, scorch.Name, nil)
-	default:
-		// Another process holding the index (a running server) must not hang us for ever.
-		ix, err = bleve.OpenUsing(path, map[string]any{"bolt_timeout": "3s"})
-		if err == nil && !current(ix) {
-			// Built by an older version with other fields: start again, and the caller's
-			// count check rebuilds it from the database.
-			ix.Close()
-			if err = os.RemoveAll(path); err != nil {
-				return nil, fmt.Errorf("open bleve index: remove old index: %w", err)
-			}
-			err = bleve.ErrorIndexPathDoesNotExist
-		}
-		if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
-			ix, err = bleve.New(path, newMapping())
-		}
-	}
-	if err == nil {
-		err = ix.SetInternal([]byte(schemaKey), []byte(schemaVersion))
+	} else {
+		ix, err = bleve.New(path, newMapping())
 	}
 	if err != nil {
-		if ix != nil {
-			ix.Close()
-		}
-		return nil, fmt.Errorf("open bleve index: %w", err)
+		return nil, err
 	}
-	i := &Index{path: path, index: ix, meta: map[string]*search.Document{}, bits: map[string]uint64{}}
+	if err := ix.SetInternal([]byte(schemaKey), []byte(schemaVersion)); err != nil {
+		ix.Close()
+		return nil, err
+	}
+	return ix, nil
+}
+
+// tidy removes build directories and a moved-aside index left beside path by a rebuild that
+// never finished.
+func tidy(path string) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("tidy: %w", err)
+	}
+	for _, e := range entries {
+		if name := e.Name(); strings.HasPrefix(name, base+buildMark) || name == base+oldMark {
+			if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
+				return fmt.Errorf("tidy: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// wrap makes an Index of an open Bleve index, reading its filter records into memory. It
+// closes ix if it fails.
+func wrap(path string, ix bleve.Index) (*Index, error) {
+	i := &Index{path: path, index: ix, meta: map[string]*search.Document{}, prints: map[string]string{}, bits: map[string]uint64{}}
+	m := ix.Mapping()
+	if i.stem = m.AnalyzerNamed(en.AnalyzerName); i.stem == nil {
+		ix.Close()
+		return nil, errors.New("open bleve index: no english analyzer")
+	}
+	if i.plain = m.AnalyzerNamed(standard.Name); i.plain == nil {
+		ix.Close()
+		return nil, errors.New("open bleve index: no standard analyzer")
+	}
 	if err := i.loadMeta(); err != nil {
 		ix.Close()
 		return nil, err
 	}
-	m := ix.Mapping()
-	if i.stem = m.AnalyzerNamed(en.AnalyzerName); i.stem == nil {
-		return nil, errors.New("open bleve index: no english analyzer")
-	}
-	if i.plain = m.AnalyzerNamed(standard.Name); i.plain == nil {
-		return nil, errors.New("open bleve index: no standard analyzer")
-	}
 	return i, nil
 }
+
+// Local reports that the index belongs to this process: each instance keeps its own.
+func (i *Index) Local() bool { return true }
 
 // schemaVersion changes whenever the fields below change, so that an index written by an
 // older version is rebuilt rather than read wrongly.
 const (
 	schemaKey     = "familyhelp-schema"
-	schemaVersion = "2"
+	schemaVersion = "3"
 )
 
 func current(ix bleve.Index) bool {
@@ -223,6 +308,15 @@ func newMapping() *mapping.IndexMappingImpl {
 	places.IncludeTermVectors = false
 	places.DocValues = false
 	doc.AddFieldMappingsAt("places", places)
+	// What the document says, in short, so that a reconcile can tell an out-of-date document
+	// after the index is opened again.
+	fp := bleve.NewTextFieldMapping()
+	fp.Index = false
+	fp.Store = true
+	fp.IncludeInAll = false
+	fp.IncludeTermVectors = false
+	fp.DocValues = false
+	doc.AddFieldMappingsAt("fingerprint", fp)
 
 	m := bleve.NewIndexMapping()
 	m.DefaultMapping = doc
@@ -233,11 +327,12 @@ func newMapping() *mapping.IndexMappingImpl {
 	return m
 }
 
-func fields(d search.Document) map[string]any {
+func fields(d search.Document, fingerprint string) map[string]any {
 	f := map[string]any{
-		"name":      d.Name,
-		"name_sort": strings.ToLower(d.Name),
-		"terms":     d.Terms,
+		"fingerprint": fingerprint,
+		"name":        d.Name,
+		"name_sort":   strings.ToLower(d.Name),
+		"terms":       d.Terms,
 		// The rest of the text is one field: fewer fields make fewer postings to merge for
 		// each word, and the name and need terms keep their own weight.
 		"body":       strings.Join([]string{d.Summary, d.Organisation, d.Description, d.Towns}, " \n "),
@@ -267,9 +362,12 @@ func (i *Index) Upsert(ctx context.Context, docs ...search.Document) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		batch := docs[start:min(start+batchSize, len(docs))]
+		prints := make([]string, len(batch))
 		b := i.index.NewBatch()
-		for _, d := range docs[start:min(start+batchSize, len(docs))] {
-			if err := b.Index(d.ID, fields(d)); err != nil {
+		for k, d := range batch {
+			prints[k] = search.Fingerprint(d)
+			if err := b.Index(d.ID, fields(d, prints[k])); err != nil {
 				return fmt.Errorf("bleve upsert %s: %w", d.ID, err)
 			}
 		}
@@ -277,8 +375,9 @@ func (i *Index) Upsert(ctx context.Context, docs ...search.Document) error {
 			return fmt.Errorf("bleve upsert: %w", err)
 		}
 		i.mmu.Lock()
-		for _, d := range docs[start:min(start+batchSize, len(docs))] {
+		for k, d := range batch {
 			i.meta[d.ID] = metaOf(d)
+			i.prints[d.ID] = prints[k]
 		}
 		i.sorted = nil
 		i.mmu.Unlock()
@@ -300,21 +399,18 @@ func (i *Index) Delete(ctx context.Context, ids ...string) error {
 	i.mmu.Lock()
 	for _, id := range ids {
 		delete(i.meta, id)
+		delete(i.prints, id)
 	}
 	i.sorted = nil
 	i.mmu.Unlock()
 	return nil
 }
 
-// IDs lists the services the index holds.
-func (i *Index) IDs(ctx context.Context) ([]string, error) {
+// Fingerprints lists the services the index holds, with the fingerprint of each.
+func (i *Index) Fingerprints(ctx context.Context) (map[string]string, error) {
 	i.mmu.RLock()
 	defer i.mmu.RUnlock()
-	ids := make([]string, 0, len(i.meta))
-	for id := range i.meta {
-		ids = append(ids, id)
-	}
-	return ids, nil
+	return maps.Clone(i.prints), nil
 }
 
 // Count returns the number of documents.
@@ -333,6 +429,126 @@ func (i *Index) Close() error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	return i.index.Close()
+}
+
+var _ search.Rebuilder = (*Index)(nil)
+
+// Rebuild builds a new index from what fill adds and swaps it in for the live one. On disk the
+// new index is built in a directory beside the live one, then, for a moment under the lock,
+// the live one is closed and moved aside, the new one moved to its place and opened, and the
+// old one removed. Searches meanwhile are answered by the old index, wait out the moment of
+// the swap, and are then answered by the new one: none sees an empty or half-built index. If
+// fill fails, or the swap cannot be made, the live index is left as it was.
+func (i *Index) Rebuild(ctx context.Context, fill func(add func(docs ...search.Document) error) error) error {
+	i.rebuilding.Lock()
+	defer i.rebuilding.Unlock()
+	build := ""
+	if i.path != "" {
+		build = i.path + buildMark + strconv.FormatInt(time.Now().UnixNano(), 10)
+	}
+	bix, err := create(build)
+	if err != nil {
+		if build != "" {
+			os.RemoveAll(build)
+		}
+		return fmt.Errorf("bleve rebuild: %w", err)
+	}
+	next, err := wrap(build, bix)
+	if err != nil {
+		if build != "" {
+			os.RemoveAll(build)
+		}
+		return fmt.Errorf("bleve rebuild: %w", err)
+	}
+	err = fill(func(docs ...search.Document) error { return next.Upsert(ctx, docs...) })
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		next.index.Close()
+		if build != "" {
+			os.RemoveAll(build)
+		}
+		return fmt.Errorf("bleve rebuild: %w", err)
+	}
+	if err := i.swap(next); err != nil {
+		return fmt.Errorf("bleve rebuild: %w", err)
+	}
+	return nil
+}
+
+// swap makes next the live index, with its records.
+func (i *Index) swap(next *Index) error {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.path == "" {
+		old := i.index
+		i.index = next.index
+		// Nothing on disk to lose: an error closing the old one in memory changes nothing.
+		_ = old.Close()
+	} else if err := i.moveIn(next); err != nil {
+		return err
+	}
+	i.mmu.Lock()
+	i.meta, i.prints = next.meta, next.prints
+	// The packed records and their bits are built again from the new records when needed.
+	i.bits, i.withBit, i.sorted = map[string]uint64{}, nil, nil
+	i.mmu.Unlock()
+	return nil
+}
+
+// moveIn puts the index built beside the live one in its place on disk and opens it; the
+// caller holds mu for writing. If that fails, the built index is thrown away and the live one
+// put back and opened again, so that searches go on; only if even that fails is it left
+// closed, and searches fall back to the database until the next start.
+func (i *Index) moveIn(next *Index) error {
+	build, old := next.path, i.path+oldMark
+	if err := next.index.Close(); err != nil {
+		os.RemoveAll(build)
+		return fmt.Errorf("close the new index: %w", err)
+	}
+	if err := i.index.Close(); err != nil {
+		os.RemoveAll(build)
+		return i.reopen(fmt.Errorf("close the live index: %w", err))
+	}
+	if err := os.Rename(i.path, old); err != nil {
+		os.RemoveAll(build)
+		return i.reopen(fmt.Errorf("move the live index aside: %w", err))
+	}
+	if err := os.Rename(build, i.path); err != nil {
+		os.RemoveAll(build)
+		return i.restore(old, fmt.Errorf("move the new index in: %w", err))
+	}
+	ix, err := bleve.OpenUsing(i.path, openOptions)
+	if err != nil {
+		return i.restore(old, fmt.Errorf("open the new index: %w", err))
+	}
+	i.index = ix
+	// Left behind if this fails, for the next Open to remove.
+	_ = os.RemoveAll(old)
+	return nil
+}
+
+// restore puts the live index moved aside to old back in its place and opens it, after cause
+// stopped a swap.
+func (i *Index) restore(old string, cause error) error {
+	if err := os.RemoveAll(i.path); err != nil {
+		return errors.Join(cause, fmt.Errorf("remove the new index: %w", err))
+	}
+	if err := os.Rename(old, i.path); err != nil {
+		return errors.Join(cause, fmt.Errorf("put the live index back: %w", err))
+	}
+	return i.reopen(cause)
+}
+
+// reopen opens the live index again after cause stopped a swap, and returns cause.
+func (i *Index) reopen(cause error) error {
+	ix, err := bleve.OpenUsing(i.path, openOptions)
+	if err != nil {
+		return errors.Join(cause, fmt.Errorf("open the live index again: %w", err))
+	}
+	i.index = ix
+	return cause
 }
 
 // Search answers a query.
@@ -581,7 +797,7 @@ func (i *Index) loadMeta() error {
 		return err
 	}
 	req := bleve.NewSearchRequestOptions(bleve.NewMatchAllQuery(), int(n), 0, false)
-	req.Fields = []string{"name_sort", "needs", "delivery", "min_age", "max_age", "free", "remote", "places"}
+	req.Fields = []string{"name_sort", "needs", "delivery", "min_age", "max_age", "free", "remote", "places", "fingerprint"}
 	res, err := i.index.Search(req)
 	if err != nil {
 		return fmt.Errorf("bleve load: %w", err)
@@ -601,6 +817,7 @@ func (i *Index) loadMeta() error {
 			}
 		}
 		i.meta[h.ID] = d
+		i.prints[h.ID], _ = f["fingerprint"].(string)
 	}
 	return nil
 }

@@ -117,6 +117,8 @@ type document struct {
 	Remote       bool          `json:"remote"`
 	Towns        string        `json:"towns"`
 	Geo          *search.Point `json:"_geo,omitempty"`
+	// Fingerprint is search.Fingerprint of the service's document, for Fingerprints.
+	Fingerprint string `json:"fingerprint"`
 }
 
 // toDocuments gives the documents for one service: the first (or only) has the service's own
@@ -166,6 +168,7 @@ func toDocument(d search.Document) document {
 		Delivery:     list(d.Delivery),
 		Remote:       d.Remote,
 		Towns:        d.Towns,
+		Fingerprint:  search.Fingerprint(d),
 	}
 }
 
@@ -238,32 +241,40 @@ func (ix *Index) Delete(ctx context.Context, ids ...string) error {
 	return nil
 }
 
-// IDs lists the services the index holds, reading the documents' service ids a page at a time.
-func (ix *Index) IDs(ctx context.Context) ([]string, error) {
+// Fingerprints lists the services the index holds with the fingerprint of each, reading the
+// documents a page at a time. A document written before fingerprints were kept has "", which
+// no service's fingerprint is, so a reconcile writes it again.
+func (ix *Index) Fingerprints(ctx context.Context) (map[string]string, error) {
 	ctx, cancel := withDefaultTimeout(ctx, writeTimeout)
 	defer cancel()
-	seen := map[string]bool{}
-	var ids []string
+	prints := map[string]string{}
 	for offset := int64(0); ; offset += idsPage {
 		var page meilisearch.DocumentsResult
 		err := ix.index.GetDocumentsWithContext(ctx, &meilisearch.DocumentsQuery{
-			Offset: offset, Limit: idsPage, Fields: []string{"service_id"},
+			Offset: offset, Limit: idsPage, Fields: []string{"service_id", "fingerprint"},
 		}, &page)
 		if err != nil {
 			return nil, unavailable(ctx, "list services", err)
 		}
 		for k, hit := range page.Results {
-			var id string
+			var id, fp string
 			if err := json.Unmarshal(hit["service_id"], &id); err != nil || id == "" {
 				return nil, unavailable(ctx, "list services", fmt.Errorf("document %d has no service_id", offset+int64(k)))
 			}
-			if !seen[id] {
-				seen[id] = true
-				ids = append(ids, id)
+			if raw, ok := hit["fingerprint"]; ok {
+				if err := json.Unmarshal(raw, &fp); err != nil {
+					return nil, unavailable(ctx, "list services", fmt.Errorf("document %d: fingerprint: %w", offset+int64(k), err))
+				}
 			}
+			// Every place of a service carries the same fingerprint; one that differs means
+			// the places are not all of one version, so the service is written again.
+			if have, seen := prints[id]; seen && have != fp {
+				fp = ""
+			}
+			prints[id] = fp
 		}
 		if len(page.Results) < idsPage {
-			return ids, nil
+			return prints, nil
 		}
 	}
 }

@@ -317,13 +317,14 @@ func TestUpsertDocuments(t *testing.T) {
 			"organisation": "Safe Homes", "terms": "Domestic abuse", "needs": []any{"domestic-abuse"},
 			"categories": []any{"Family support"}, "min_age": 0.0, "max_age": 99.0, "free": true,
 			"delivery": []any{"in-person"}, "remote": false, "towns": "Wolverhampton",
-			"_geo": map[string]any{"lat": 52.5862, "lng": -2.1286},
+			"_geo": map[string]any{"lat": 52.5862, "lng": -2.1286}, "fingerprint": search.Fingerprint(docs[0]),
 		},
 		{
 			// No _geo at all: Meilisearch rejects one without coordinates.
 			"id": "helpline", "service_id": "helpline", "name": "National helpline", "summary": "", "description": "",
 			"organisation": "", "terms": "", "needs": []any{}, "categories": []any{},
 			"min_age": 11.0, "max_age": 18.0, "free": false, "delivery": []any{}, "remote": true, "towns": "",
+			"fingerprint": search.Fingerprint(docs[1]),
 		},
 	}
 	// A service in two places is a document for each, the first with the service's own id.
@@ -332,6 +333,7 @@ func TestUpsertDocuments(t *testing.T) {
 			"id": []string{"hub", "hub__place1"}[k], "service_id": "hub", "name": "Hub", "summary": "", "description": "",
 			"organisation": "", "terms": "", "needs": []any{}, "categories": []any{},
 			"min_age": 0.0, "max_age": 0.0, "free": false, "delivery": []any{}, "remote": false, "towns": "", "_geo": at,
+			"fingerprint": search.Fingerprint(docs[2]),
 		})
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -399,17 +401,32 @@ func TestDeleteIDsCount(t *testing.T) {
 	}
 
 	// Several places of one service are one service; listing pages through every document.
-	var stored []string
+	var stored []fakeDoc
 	for k := range 7000 {
-		stored = append(stored, fmt.Sprintf("s%d", k/2))
+		stored = append(stored, fakeDoc{ServiceID: fmt.Sprintf("s%d", k/2), Fingerprint: fmt.Sprintf("f%d", k/2)})
 	}
-	f.set(func(f *fakeMeili) { f.serviceIDs = stored; f.requests = nil })
-	ids, err := ix.IDs(ctx)
-	if err != nil || len(ids) != 3500 || ids[0] != "s0" || ids[3499] != "s3499" {
-		t.Errorf("IDs = %d ids (%v), want s0 to s3499 once each", len(ids), err)
+	// A document written before fingerprints were kept has none; places that disagree are
+	// not all of one version.
+	stored[6000].Fingerprint = ""
+	stored[6003].Fingerprint = "other"
+	f.set(func(f *fakeMeili) { f.stored = stored; f.requests = nil })
+	prints, err := ix.Fingerprints(ctx)
+	if err != nil || len(prints) != 3500 || prints["s0"] != "f0" || prints["s3499"] != "f3499" {
+		t.Errorf("Fingerprints = %d services (%v), want s0 to s3499 once each with its fingerprint", len(prints), err)
 	}
-	if n := len(f.sent("POST /indexes/" + testIndex + "/documents/fetch")); n != 2 {
-		t.Errorf("IDs read %d pages of documents, want 2", n)
+	if prints["s3000"] != "" || prints["s3001"] != "" || prints["s3002"] != "f3002" {
+		t.Errorf("fingerprints of s3000, s3001, s3002 = %q, %q, %q; want none for a place without one or places that disagree",
+			prints["s3000"], prints["s3001"], prints["s3002"])
+	}
+	fetches := f.sent("POST /indexes/" + testIndex + "/documents/fetch")
+	if len(fetches) != 2 {
+		t.Errorf("Fingerprints read %d pages of documents, want 2", len(fetches))
+	}
+	for _, r := range fetches {
+		var q struct{ Fields []string }
+		if err := json.Unmarshal(r.body, &q); err != nil || !slices.Equal(q.Fields, []string{"service_id", "fingerprint"}) {
+			t.Errorf("document listing asked for %s, want only service_id and fingerprint", r.body)
+		}
 	}
 
 	f.set(func(f *fakeMeili) { f.totalHits = 42; f.requests = nil })
@@ -632,7 +649,7 @@ func TestEngineFailures(t *testing.T) {
 		"search": func(ix *Index) error { _, err := ix.Search(context.Background(), search.Query{Text: "x"}); return err },
 		"upsert": func(ix *Index) error { return ix.Upsert(context.Background(), search.Document{ID: "a"}) },
 		"delete": func(ix *Index) error { return ix.Delete(context.Background(), "a") },
-		"ids":    func(ix *Index) error { _, err := ix.IDs(context.Background()); return err },
+		"ids":    func(ix *Index) error { _, err := ix.Fingerprints(context.Background()); return err },
 		"count":  func(ix *Index) error { _, err := ix.Count(context.Background()); return err },
 	}
 	cases := []struct {

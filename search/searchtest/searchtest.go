@@ -5,6 +5,8 @@ package searchtest
 
 import (
 	"context"
+	"errors"
+	"maps"
 	"slices"
 	"testing"
 
@@ -78,6 +80,32 @@ func Run(t *testing.T, open func(t *testing.T) search.Index) {
 		}
 		return res
 	}
+
+	t.Run("fingerprints", func(t *testing.T) {
+		prints, err := ix.Fingerprints(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(prints) != len(Fixtures()) {
+			t.Errorf("Fingerprints lists %d services, want %d", len(prints), len(Fixtures()))
+		}
+		for _, d := range Fixtures() {
+			if prints[d.ID] != search.Fingerprint(d) {
+				t.Errorf("fingerprint of %s = %q, want %q", d.ID, prints[d.ID], search.Fingerprint(d))
+			}
+		}
+		changed := Fixtures()[0]
+		changed.Summary += " Evenings too."
+		if err := ix.Upsert(ctx, changed); err != nil {
+			t.Fatal(err)
+		}
+		if prints, err = ix.Fingerprints(ctx); err != nil || prints[changed.ID] != search.Fingerprint(changed) {
+			t.Errorf("after a change, fingerprint %q (%v), want the changed document's", prints[changed.ID], err)
+		}
+		if err := ix.Upsert(ctx, Fixtures()[0]); err != nil {
+			t.Fatal(err)
+		}
+	})
 
 	t.Run("count", func(t *testing.T) {
 		n, err := ix.Count(ctx)
@@ -251,20 +279,18 @@ func Run(t *testing.T, open func(t *testing.T) search.Index) {
 		if n, _ := ix.Count(ctx); n != len(Fixtures())-1 {
 			t.Errorf("Count after delete = %d, want %d", n, len(Fixtures())-1)
 		}
-		ids, err := ix.IDs(ctx)
+		prints, err := ix.Fingerprints(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		slices.Sort(ids)
-		var want []string
+		want := map[string]string{}
 		for _, d := range Fixtures() {
 			if d.ID != "parent-course" {
-				want = append(want, d.ID)
+				want[d.ID] = search.Fingerprint(d)
 			}
 		}
-		slices.Sort(want)
-		if !slices.Equal(ids, want) {
-			t.Errorf("IDs after delete = %v, want %v", ids, want)
+		if !maps.Equal(prints, want) {
+			t.Errorf("Fingerprints after delete = %v, want %v", prints, want)
 		}
 	})
 
@@ -281,4 +307,72 @@ func Run(t *testing.T, open func(t *testing.T) search.Index) {
 			t.Errorf("SEND anywhere: %v, want the youth hub still", res.IDs)
 		}
 	})
+
+	if rb, ok := ix.(search.Rebuilder); ok {
+		t.Run("rebuild", func(t *testing.T) { checkRebuild(t, ix, rb, find) })
+	}
+}
+
+// checkRebuild checks an engine's Rebuild: the new documents replace the old all at once, and
+// a rebuild that fails part-way leaves the index as it was.
+func checkRebuild(t *testing.T, ix search.Index, rb search.Rebuilder, find func(*testing.T, search.Query) search.Result) {
+	ctx := context.Background()
+	fresh := Fixtures()[:4]
+	fresh[0].Name = "Freedom programme"
+	fill := func(docs []search.Document, fail error) func(add func(...search.Document) error) error {
+		return func(add func(...search.Document) error) error {
+			// In two goes, as a caller reading the database in batches would.
+			if err := add(docs[:2]...); err != nil {
+				return err
+			}
+			if fail != nil {
+				return fail
+			}
+			return add(docs[2:]...)
+		}
+	}
+	if err := rb.Rebuild(ctx, fill(fresh, nil)); err != nil {
+		t.Fatalf("Rebuild: %v", err)
+	}
+	want := map[string]string{}
+	for _, d := range fresh {
+		want[d.ID] = search.Fingerprint(d)
+	}
+	if prints, err := ix.Fingerprints(ctx); err != nil || !maps.Equal(prints, want) {
+		t.Errorf("after Rebuild, Fingerprints = %v (%v), want exactly the rebuilt documents %v", prints, err, want)
+	}
+	if n, err := ix.Count(ctx); n != len(fresh) || err != nil {
+		t.Errorf("after Rebuild, Count = %d, %v; want %d", n, err, len(fresh))
+	}
+	if res := find(t, search.Query{Text: "freedom"}); !slices.Equal(res.IDs, []string{fresh[0].ID}) {
+		t.Errorf("the rebuilt name finds %v, want %s", res.IDs, fresh[0].ID)
+	}
+	if res := find(t, search.Query{Text: "outreach"}); len(res.IDs) != 0 {
+		t.Errorf("the name before the rebuild still finds %v", res.IDs)
+	}
+	if res := find(t, search.Query{Needs: []string{"money"}}); len(res.IDs) != 0 {
+		t.Errorf("a service left out of the rebuild is still found: %v", res.IDs)
+	}
+	// Searches that the in-memory records of an engine answer see the new documents too.
+	if res := find(t, search.Query{Near: at(bilston), RadiusMetres: 12000}); !slices.Equal(res.IDs, []string{"alcohol-service", "da-outreach", "youth-substance", "counselling"}) {
+		t.Errorf("near Bilston after Rebuild: %v, want alcohol-service, da-outreach, youth-substance, counselling", res.IDs)
+	}
+
+	failed := errors.New("the database went away")
+	if err := rb.Rebuild(ctx, fill(Fixtures(), failed)); !errors.Is(err, failed) {
+		t.Fatalf("Rebuild with a failing fill = %v, want its error", err)
+	}
+	if prints, err := ix.Fingerprints(ctx); err != nil || !maps.Equal(prints, want) {
+		t.Errorf("after a failed Rebuild, Fingerprints = %v (%v), want the index as it was: %v", prints, err, want)
+	}
+	if res := find(t, search.Query{Text: "freedom"}); !slices.Equal(res.IDs, []string{fresh[0].ID}) {
+		t.Errorf("after a failed Rebuild, search finds %v, want the index as it was", res.IDs)
+	}
+	// And a later change reaches the rebuilt index.
+	if err := ix.Upsert(ctx, Fixtures()[5]); err != nil {
+		t.Fatal(err)
+	}
+	if res := find(t, search.Query{Text: "debt"}); !slices.Equal(res.IDs, []string{"debt-advice"}) {
+		t.Errorf("a service added after the rebuild: search found %v", res.IDs)
+	}
 }
