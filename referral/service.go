@@ -79,6 +79,12 @@ type Store interface {
 	// referral with the same Key exists it stores nothing and returns that one, with created
 	// false; a Reference already taken is ErrReferenceTaken, and the caller makes another.
 	CreateReferral(ctx context.Context, rec Record, out []Outgoing) (stored Record, created bool, err error)
+	DraftStore
+}
+
+// DraftStore keeps drafts, already sealed, until they expire. GetDraft returns ErrNotFound for
+// a draft that is missing or expired at now; deleting a missing draft is not an error.
+type DraftStore interface {
 	GetDraft(ctx context.Context, id string, now time.Time) ([]byte, error)
 	PutDraft(ctx context.Context, id string, sealed []byte, expires time.Time) error
 	DeleteDraft(ctx context.Context, id string) error
@@ -129,10 +135,13 @@ const DraftLifetime = time.Hour
 
 // Service runs the journey's storage: drafts between pages, and submission.
 type Service struct {
-	Store   Store
-	Drafts  Sealer // seals drafts
-	Sealed  Sealer // seals referrals and notifications
-	Routing *Config
+	Store Store
+	// DraftStore, if set, keeps the drafts instead of Store: Redis, when there is one, so the
+	// database is written once per referral rather than once per page.
+	DraftStore DraftStore
+	Drafts     Sealer // seals drafts
+	Sealed     Sealer // seals referrals and notifications
+	Routing    *Config
 	// TeamLetter and FamilyLetter write notifications; StaffLink is the staff portal's page
 	// for a referral.
 	TeamLetter   func(reference string, urgent bool, link string) (subject, text string)
@@ -163,7 +172,7 @@ func (s *Service) LoadDraft(ctx context.Context, id string) (*Draft, error) {
 	if len(id) != 32 {
 		return nil, ErrNotFound
 	}
-	sealed, err := s.Store.GetDraft(ctx, id, s.now())
+	sealed, err := s.drafts().GetDraft(ctx, id, s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -184,12 +193,19 @@ func (s *Service) SaveDraft(ctx context.Context, d *Draft) error {
 	if err != nil {
 		return fmt.Errorf("save draft: %w", err)
 	}
-	return s.Store.PutDraft(ctx, d.ID, s.Drafts.Seal(plain, []byte("draft:"+d.ID)), s.now().Add(DraftLifetime))
+	return s.drafts().PutDraft(ctx, d.ID, s.Drafts.Seal(plain, []byte("draft:"+d.ID)), s.now().Add(DraftLifetime))
 }
 
 // DiscardDraft deletes a draft, for a person who asks us to forget what they typed.
 func (s *Service) DiscardDraft(ctx context.Context, id string) error {
-	return s.Store.DeleteDraft(ctx, id)
+	return s.drafts().DeleteDraft(ctx, id)
+}
+
+func (s *Service) drafts() DraftStore {
+	if s.DraftStore != nil {
+		return s.DraftStore
+	}
+	return s.Store
 }
 
 // ErrIncomplete is a draft with a question page still to answer.

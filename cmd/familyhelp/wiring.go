@@ -7,12 +7,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"familyhelp/csrfstore"
+	"familyhelp/internal/failover"
 	"familyhelp/notify"
 	"familyhelp/ratelimit"
 	"familyhelp/ratelimit/redisrate"
 	"familyhelp/referral"
+	"familyhelp/referral/redisdrafts"
 	"familyhelp/staff"
 	"familyhelp/staff/redissessions"
 	"familyhelp/store"
@@ -44,12 +48,27 @@ func newLimiter(client *redis.Client, log *slog.Logger) ratelimit.Limiter {
 	return ratelimit.NewFallback(redisrate.New(client), memory, log)
 }
 
-// useRedisSessions keeps staff sessions in Redis when there is a Redis client, so that every
-// instance knows every session; otherwise they stay in the database.
-func useRedisSessions(client *redis.Client, a *app) {
-	if client != nil {
-		a.portal.Sessions = redissessions.New(client)
+// useRedis keeps staff sessions and referral drafts in Redis when there is a Redis client, so
+// that every instance knows every session and can carry on every family's form; otherwise they
+// stay in the database. Drafts go to the database while Redis cannot be reached, so a family
+// can still finish (see failover). Sessions do not: staff cannot use the portal until Redis
+// is back, and sign in again if it lost them.
+func useRedis(client *redis.Client, a *app, log *slog.Logger) {
+	if client == nil {
+		return
 	}
+	a.portal.Sessions = redissessions.New(client)
+	a.refs.DraftStore = redisdrafts.WithFallback(redisdrafts.New(client, redisdrafts.Prefix), a.db,
+		failover.New("referral drafts", log, 0))
+}
+
+// csrfStorage is where the CSRF tokens of every form are kept: Redis when there is a client,
+// falling back to the database while it cannot be reached; otherwise the database.
+func csrfStorage(client *redis.Client, a *app, log *slog.Logger) fiber.Storage {
+	if client == nil {
+		return a.db.KV()
+	}
+	return csrfstore.WithFallback(csrfstore.New(client, csrfstore.Prefix), a.db.KV(), failover.New("CSRF tokens", log, 0))
 }
 
 type redisLog struct{ log *slog.Logger }
@@ -61,7 +80,11 @@ func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
 // newWorker is the outbox worker, sending by SMTP when SMTP_URL is set; without it the worker
 // is disabled and notifications wait in the outbox.
 func newWorker(cfg config, a *app, log *slog.Logger, m *metrics) (*notify.Worker, error) {
-	w := &notify.Worker{Outbox: outbox{db: a.db, refs: a.refs, log: log, metrics: m}, Log: log}
+	w := &notify.Worker{Outbox: outbox{db: a.db, refs: a.refs, log: log, metrics: m}, Log: log, Lease: cfg.MailLease}
+	if cfg.MailRetry > 0 {
+		w.Backoff = notify.ExponentialBackoff(cfg.MailRetry, time.Hour)
+		w.Interval = min(cfg.MailRetry, notify.DefaultInterval)
+	}
 	if cfg.SMTPURL == "" {
 		return w, nil
 	}
@@ -121,24 +144,10 @@ func (o outbox) MarkFailed(ctx context.Context, id int64, attempts int, next tim
 	return nil
 }
 
-// releasedReason replaces the last failure's text on a message handed back after earlier
-// failed attempts (see Release).
-const releasedReason = "handed back unsent when an instance stopped"
-
-// Release hands a claimed message back at shutdown. The store has no call that only ends a
-// lease, so it records the message as due now with its attempts unchanged, which ends the
-// lease the same way; the cost is that a message that had failed before shows this reason
-// instead of the last failure's until it is tried again. A store method that clears
-// leased_until alone should replace this.
+// Release hands a claimed message back at shutdown: its lease ends, so another instance can
+// send it at once, and its attempts, due time and last failure stay as they were.
 func (o outbox) Release(ctx context.Context, m notify.Message) error {
-	reason := ""
-	if m.Attempts > 0 {
-		reason = releasedReason
-	}
-	if err := o.db.MarkFailed(ctx, m.ID, m.Attempts, time.Now(), reason); err != nil {
-		return fmt.Errorf("release notification %d: %w", m.ID, err)
-	}
-	return nil
+	return o.db.ReleaseOutbox(ctx, m.ID)
 }
 
 // purgeInterval is how often expired drafts and tokens are deleted: a draft is unreadable once

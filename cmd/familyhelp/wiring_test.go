@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -13,9 +14,13 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"familyhelp/csrfstore"
+	"familyhelp/internal/testsvc"
 	"familyhelp/notify"
 	"familyhelp/referral"
+	"familyhelp/referral/redisdrafts"
 	"familyhelp/secret"
+	"familyhelp/staff"
 	"familyhelp/store"
 )
 
@@ -134,4 +139,95 @@ func TestOutboxSurvivesMailServerOutage(t *testing.T) {
 	if entries, _ := db.Outbox(ctx, 10); !entries[0].Sent {
 		t.Errorf("outbox after delivery: %+v", entries)
 	}
+}
+
+// Without REDIS_URL nothing uses Redis: tokens, drafts and sessions stay in the database.
+func TestNoRedisKeepsStateInDatabase(t *testing.T) {
+	cfg := configFromEnv()
+	cfg.DataDir, cfg.DatabaseURL, cfg.RedisURL, cfg.SecretKey = t.TempDir(), "", "", strings.Repeat("ab", 32)
+	log := slog.New(slog.DiscardHandler)
+	a, err := open(context.Background(), cfg, log, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	rdb, err := openRedis(cfg, log)
+	if err != nil || rdb != nil {
+		t.Fatalf("openRedis without REDIS_URL = %v, %v; want no client", rdb, err)
+	}
+	useRedis(rdb, a, log)
+	if _, ok := csrfStorage(rdb, a, log).(*store.KV); !ok {
+		t.Error("CSRF tokens are not kept in the database")
+	}
+	if a.refs.DraftStore != nil || a.portal.Sessions != staff.SessionStore(a.db) {
+		t.Error("drafts or sessions are not kept in the database")
+	}
+}
+
+// With REDIS_URL, the wired site keeps a family's draft and the forms' tokens in Redis and not
+// in the database; when Redis stops, new ones go to the database and nothing fails.
+func TestRedisKeepsFormsAndFallsBack(t *testing.T) {
+	srv := testsvc.StartRedis(t)
+	cfg := configFromEnv()
+	cfg.DataDir, cfg.DatabaseURL, cfg.RedisURL, cfg.SecretKey = t.TempDir(), "", srv.URL(), strings.Repeat("ab", 32)
+	log := slog.New(slog.DiscardHandler)
+	ctx := context.Background()
+	a, err := open(ctx, cfg, log, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	rdb, err := openRedis(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	useRedis(rdb, a, log)
+	tokens := csrfStorage(rdb, a, log)
+
+	d := a.refs.NewDraft()
+	d.Referral.Story = "We need help with the rent"
+	if err := a.refs.SaveDraft(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := tokens.Set("token-1", []byte{'+'}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if rdb.Exists(ctx, redisdrafts.Prefix+d.ID, csrfstore.Prefix+"token-1").Val() != 2 {
+		t.Error("the draft and the token are not in Redis under the site's prefixes")
+	}
+	if _, err := a.db.GetDraft(ctx, d.ID, time.Now()); !errors.Is(err, referral.ErrNotFound) {
+		t.Errorf("the draft is in the database too: %v", err)
+	}
+	if v, _ := a.db.KV().Get("token-1"); v != nil {
+		t.Error("the token is in the database too")
+	}
+
+	srv.Stop()
+	d2 := a.refs.NewDraft()
+	d2.Referral.Story = "Started while Redis was down"
+	if err := a.refs.SaveDraft(ctx, d2); err != nil {
+		t.Fatalf("saving a draft with Redis down: %v", err)
+	}
+	if got, err := a.refs.LoadDraft(ctx, d2.ID); err != nil || got.Referral.Story != d2.Referral.Story {
+		t.Errorf("loading the draft saved with Redis down: %+v, %v", got, err)
+	}
+	if err := tokens.Set("token-2", []byte{'+'}, time.Hour); err != nil {
+		t.Fatalf("storing a token with Redis down: %v", err)
+	}
+	if v, _ := a.db.KV().Get("token-2"); v == nil {
+		t.Error("the token stored with Redis down is not in the database")
+	}
+	if d2, err := a.refs.Submit(ctx, completeDraft(a.refs)); err != nil || d2.Reference == "" {
+		t.Errorf("submitting a referral with Redis down: %+v, %v", d2, err)
+	}
+}
+
+func completeDraft(refs *referral.Service) *referral.Draft {
+	age := 4
+	d := refs.NewDraft()
+	d.Referral = referral.Referral{Asker: referral.AskerSelf, Danger: "no", Needs: []referral.Need{referral.NeedHousing},
+		Story: "Our flat is damp", Adult: referral.Adult{Name: "Sam"}, Children: []referral.Child{{Name: "Jo", Age: &age}},
+		Postcode: "WS1 1AA", NoNetwork: true, Contact: referral.Contact{TheyWillContact: true}, Consent: true}
+	return d
 }
