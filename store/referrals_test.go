@@ -266,6 +266,126 @@ func TestOutboxLeases(t *testing.T) {
 	})
 }
 
+// A notification handed back at shutdown can be claimed again at once, by any instance, with
+// nothing about it changed: no attempt counted, the last failure still shown to staff.
+func TestOutboxReleaseEndsOnlyTheLease(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, e *engine) {
+		ctx := context.Background()
+		stopping, other := e.open(t), e.open(t)
+		t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+		var out []referral.Outgoing
+		for _, k := range []string{"fresh", "failed-once", "sent"} {
+			out = append(out, referral.Outgoing{Key: k, Kind: referral.KindTeam, TeamID: "t", Sealed: []byte(k)})
+		}
+		if _, _, err := stopping.CreateReferral(ctx, referral.Record{Reference: "FH-AAAA-DDDD", Key: "k", TeamID: "t", CreatedAt: t0, Sealed: []byte{1}}, out); err != nil {
+			t.Fatal(err)
+		}
+		first, err := stopping.ClaimOutbox(ctx, t0, 10*time.Minute, 10)
+		if err != nil || len(first) != 3 {
+			t.Fatalf("first claim: %d, %v", len(first), err)
+		}
+		ids := map[string]int64{}
+		for _, p := range first {
+			ids[p.Key] = p.ID
+		}
+		if err := stopping.MarkFailed(ctx, ids["failed-once"], 1, t0.Add(time.Minute), "421 try again later"); err != nil {
+			t.Fatal(err)
+		}
+		t1 := t0.Add(time.Minute)
+		again, err := stopping.ClaimOutbox(ctx, t1, 10*time.Minute, 10)
+		if err != nil || len(again) != 1 || again[0].Key != "failed-once" {
+			t.Fatalf("claim when the retry is due: %+v, %v", again, err)
+		}
+		if err := stopping.MarkSent(ctx, ids["sent"], t1); err != nil {
+			t.Fatal(err)
+		}
+
+		// The instance stops holding "fresh" and "failed-once", and hands back all three.
+		for _, id := range ids {
+			if err := stopping.ReleaseOutbox(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The other instance claims them at once, long before the leases would have ended.
+		got, err := other.ClaimOutbox(ctx, t1, time.Minute, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		attempts := map[string]int{}
+		for _, p := range got {
+			attempts[p.Key] = p.Attempts
+		}
+		if len(got) != 2 || attempts["fresh"] != 0 || attempts["failed-once"] != 1 {
+			t.Errorf("claimed after release: %v; want fresh with no attempt and failed-once with 1, and not the sent one", attempts)
+		}
+		entries, err := other.Outbox(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, en := range entries {
+			if en.Sent && en.Attempts != 0 {
+				t.Errorf("the sent notification: %+v", en)
+			}
+			if !en.Sent && en.LastError != "" && (en.Attempts != 1 || en.LastError != "421 try again later") {
+				t.Errorf("after release staff see %d attempts, %q; want the failure as it was", en.Attempts, en.LastError)
+			}
+			if en.GaveUp {
+				t.Errorf("release gave up on %+v", en)
+			}
+		}
+		if n := countWhere(entries, func(en referral.OutboxEntry) bool { return en.LastError == "421 try again later" }); n != 1 {
+			t.Errorf("%d notifications show the earlier failure, want 1", n)
+		}
+	})
+}
+
+func countWhere(entries []referral.OutboxEntry, f func(referral.OutboxEntry) bool) int {
+	n := 0
+	for _, e := range entries {
+		if f(e) {
+			n++
+		}
+	}
+	return n
+}
+
+// The backlog counts what is neither sent nor given up, and knows how long the oldest has
+// waited.
+func TestOutboxDepth(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if n, oldest, err := db.OutboxDepth(ctx); err != nil || n != 0 || !oldest.IsZero() {
+			t.Fatalf("empty outbox: %d, %v, %v", n, oldest, err)
+		}
+		t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+		for i, at := range []time.Time{t0, t0.Add(time.Hour)} {
+			ref := fmt.Sprintf("FH-AAAA-EEE%d", i)
+			var out []referral.Outgoing
+			for _, k := range []string{"a", "b"} {
+				out = append(out, referral.Outgoing{Key: ref + k, Kind: referral.KindTeam, TeamID: "t", Sealed: []byte(k)})
+			}
+			if _, _, err := db.CreateReferral(ctx, referral.Record{Reference: ref, Key: ref, TeamID: "t", CreatedAt: at, Sealed: []byte{1}}, out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := db.ClaimOutbox(ctx, t0.Add(2*time.Hour), time.Minute, 3)
+		if err != nil || len(got) != 3 {
+			t.Fatalf("claimed %d, %v", len(got), err)
+		}
+		// The first referral's two: one sent, one given up. A claimed one is still pending.
+		if err := db.MarkSent(ctx, got[0].ID, t0); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.MarkFailed(ctx, got[1].ID, 5, time.Time{}, "550 no such mailbox"); err != nil {
+			t.Fatal(err)
+		}
+		n, oldest, err := db.OutboxDepth(ctx)
+		if err != nil || n != 2 || !oldest.Equal(t0.Add(time.Hour)) {
+			t.Errorf("OutboxDepth = %d, %v, %v; want 2 pending, the oldest queued at %v", n, oldest, err, t0.Add(time.Hour))
+		}
+	})
+}
+
 func TestKV(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *store.DB) {
 		kv := db.KV()
@@ -312,8 +432,9 @@ func TestKV(t *testing.T) {
 	})
 }
 
-// Two instances sharing the database, each with several workers, never send the same
-// notification twice.
+// Two instances sharing the database, each with several workers, deliver every notification
+// exactly once. On PostgreSQL this fails without SKIP LOCKED: two claims that run side by side
+// pick the same rows, and the second leases them again once the first commits.
 func TestConcurrentOutboxClaimsShareOut(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, e *engine) {
 		ctx := context.Background()
@@ -332,8 +453,9 @@ func TestConcurrentOutboxClaimsShareOut(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Each worker claims, delivers and marks sent, in a loop, until there is nothing left.
 		var mu sync.Mutex
-		claimed := map[string]int{}
+		delivered := map[string]int{}
 		var wg sync.WaitGroup
 		for w := range 6 {
 			db := dbs[w%2]
@@ -347,22 +469,37 @@ func TestConcurrentOutboxClaimsShareOut(t *testing.T) {
 					if len(got) == 0 {
 						return
 					}
-					mu.Lock()
 					for _, p := range got {
-						claimed[p.Key]++
+						mu.Lock()
+						delivered[p.Key]++
+						mu.Unlock()
+						if err := db.MarkSent(ctx, p.ID, now); err != nil {
+							t.Error(err)
+							return
+						}
 					}
-					mu.Unlock()
 				}
 			})
 		}
 		wg.Wait()
-		if len(claimed) != referrals*perReferral {
-			t.Errorf("%d notifications claimed, want %d", len(claimed), referrals*perReferral)
+		if len(delivered) != referrals*perReferral {
+			t.Errorf("%d notifications delivered, want %d", len(delivered), referrals*perReferral)
 		}
-		for key, n := range claimed {
+		for key, n := range delivered {
 			if n != 1 {
-				t.Errorf("%s claimed %d times", key, n)
+				t.Errorf("%s delivered %d times", key, n)
 			}
+		}
+		// Every one is recorded as sent, and none comes back when the leases have ended.
+		entries, err := dbs[0].Outbox(ctx, 2*referrals*perReferral)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := countWhere(entries, func(e referral.OutboxEntry) bool { return e.Sent }); n != referrals*perReferral || len(entries) != n {
+			t.Errorf("%d of %d notifications recorded as sent, want all %d", n, len(entries), referrals*perReferral)
+		}
+		if left, err := dbs[1].ClaimOutbox(ctx, now.Add(2*time.Minute), time.Minute, 10); err != nil || len(left) != 0 {
+			t.Errorf("after the leases: claimed %d more, %v; want none", len(left), err)
 		}
 	})
 }

@@ -81,6 +81,60 @@ func newMetrics() *metrics {
 	return m
 }
 
+// outboxDepth is what the outbox gauges read: store.DB implements it.
+type outboxDepth interface {
+	OutboxDepth(ctx context.Context) (pending int, oldest time.Time, err error)
+}
+
+// outboxScrapeTimeout bounds the outbox count at each scrape: a slow database must not make
+// the scrape time out, which would lose every other series with it.
+const outboxScrapeTimeout = 2 * time.Second
+
+// watchOutbox adds the outbox's backlog, read from the database at each scrape: so every
+// instance reports the same shared outbox, and a notification sent by another instance is
+// counted off at once. One COUNT over the unsent rows, which the outbox's index finds.
+func (m *metrics) watchOutbox(db outboxDepth, log *slog.Logger) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(&outboxCollector{db: db, log: log, now: time.Now,
+		pending: prometheus.NewDesc("familyhelp_outbox_pending",
+			"Notifications in the outbox neither sent nor given up, across all instances.", nil, nil),
+		oldest: prometheus.NewDesc("familyhelp_outbox_oldest_pending_age_seconds",
+			"How long the oldest notification neither sent nor given up has waited; 0 when none waits.", nil, nil),
+	})
+}
+
+type outboxCollector struct {
+	db              outboxDepth
+	log             *slog.Logger
+	now             func() time.Time
+	pending, oldest *prometheus.Desc
+}
+
+func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.pending
+	ch <- c.oldest
+}
+
+// Collect leaves both series out when the database does not answer in time: a missing series
+// says "unknown", where a zero would say "nothing waiting". /readyz says why.
+func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), outboxScrapeTimeout)
+	defer cancel()
+	n, oldest, err := c.db.OutboxDepth(ctx)
+	if err != nil {
+		c.log.Warn("metrics: outbox backlog not counted", "err", err)
+		return
+	}
+	age := 0.0
+	if !oldest.IsZero() {
+		age = max(0, c.now().Sub(oldest).Seconds())
+	}
+	ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
+}
+
 // ObserveRequest implements handlers.Metrics.
 func (m *metrics) ObserveRequest(route, method string, status int, took time.Duration) {
 	m.requests.WithLabelValues(route, method, statusClass(status)).Inc()

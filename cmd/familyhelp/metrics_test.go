@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -123,17 +126,11 @@ func TestMetricsCountNotifications(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	key, _ := secret.Parse(strings.Repeat("ef", 32))
-	refs := &referral.Service{Store: db, Drafts: key.Box("draft"), Sealed: key.Box("referral"), Routing: referral.SampleConfig(),
-		TeamLetter: notify.TeamNotification, FamilyLetter: notify.FamilyConfirmation,
-		StaffLink: func(ref string) string { return "https://familyhelp.example.org/staff/referrals/" + ref }}
+	refs := testReferrals(db)
 	m := newMetrics()
 	refs.Submitted = m.referralSubmitted
-	age := 4
 	d := refs.NewDraft()
-	d.Referral = referral.Referral{Asker: referral.AskerSelf, Danger: "no", Needs: []referral.Need{referral.NeedHousing},
-		Story: "Our flat is damp", Adult: referral.Adult{Name: "Sam"}, Children: []referral.Child{{Name: "Jo", Age: &age}},
-		Postcode: "WS1 1AA", NoNetwork: true, Contact: referral.Contact{TheyWillContact: true}, Consent: true}
+	d.Referral = housingReferral()
 	if d, err = refs.Submit(ctx, d); err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +165,108 @@ func TestMetricsCountNotifications(t *testing.T) {
 	if got := value(t, m, "familyhelp_notifications_sent_total"); got != 1 {
 		t.Errorf("sent = %v, want 1", got)
 	}
+}
+
+// scrape reads /metrics as Prometheus would and returns the value of the series named (with no
+// labels), and whether it was there.
+func scrape(t *testing.T, addr, name string) (float64, bool) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d, %v", resp.StatusCode, err)
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f, true
+		}
+	}
+	return 0, false
+}
+
+// The outbox backlog on /metrics goes up when a family asks for help and down as the
+// notifications go, and a database that does not answer leaves it out without failing the
+// scrape.
+func TestMetricsOutboxBacklog(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "familyhelp.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	log := slog.New(slog.DiscardHandler)
+	m := newMetrics()
+	m.watchOutbox(db, log)
+	addr := freeAddr(t)
+	stop, err := startMetrics(addr, m, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop(ctx)
+
+	if n, ok := scrape(t, addr, "familyhelp_outbox_pending"); !ok || n != 0 {
+		t.Fatalf("before any referral: pending %v (present %v), want 0", n, ok)
+	}
+	refs := testReferrals(db)
+	d := refs.NewDraft()
+	d.Referral = housingReferral()
+	if _, err := refs.Submit(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	queued, err := db.Outbox(ctx, 10)
+	if err != nil || len(queued) == 0 {
+		t.Fatalf("queued %v, %v: want the referral's notifications", queued, err)
+	}
+	if n, _ := scrape(t, addr, "familyhelp_outbox_pending"); n != float64(len(queued)) {
+		t.Errorf("after a referral: pending %v, want %d", n, len(queued))
+	}
+	if age, ok := scrape(t, addr, "familyhelp_outbox_oldest_pending_age_seconds"); !ok || age < 0 || age > 60 {
+		t.Errorf("oldest pending age %v (present %v), want the few moments since the referral", age, ok)
+	}
+
+	w := &notify.Worker{Outbox: outbox{db: db, refs: refs, log: log, metrics: m}, Log: log,
+		Sender: senderFunc(func(context.Context, notify.Message) error { return nil })}
+	if sent, _, err := w.RunOnce(ctx); err != nil || sent != len(queued) {
+		t.Fatalf("sent %d, %v", sent, err)
+	}
+	if n, _ := scrape(t, addr, "familyhelp_outbox_pending"); n != 0 {
+		t.Errorf("after sending: pending %v, want 0", n)
+	}
+	if age, _ := scrape(t, addr, "familyhelp_outbox_oldest_pending_age_seconds"); age != 0 {
+		t.Errorf("after sending: oldest pending age %v, want 0", age)
+	}
+
+	db.Close()
+	if n, ok := scrape(t, addr, "familyhelp_outbox_pending"); ok {
+		t.Errorf("with the database closed: pending %v, want the series left out", n)
+	}
+	if _, ok := scrape(t, addr, "familyhelp_notifications_sent_total"); !ok {
+		t.Error("with the database closed the other series went too")
+	}
+}
+
+// testReferrals is the referral service as serve wires it, on db.
+func testReferrals(db *store.DB) *referral.Service {
+	key, _ := secret.Parse(strings.Repeat("ef", 32))
+	return &referral.Service{Store: db, Drafts: key.Box("draft"), Sealed: key.Box("referral"), Routing: referral.SampleConfig(),
+		TeamLetter: notify.TeamNotification, FamilyLetter: notify.FamilyConfirmation,
+		StaffLink: func(ref string) string { return "https://familyhelp.example.org/staff/referrals/" + ref }}
+}
+
+// housingReferral is a complete request for help that names one team.
+func housingReferral() referral.Referral {
+	age := 4
+	return referral.Referral{Asker: referral.AskerSelf, Danger: "no", Needs: []referral.Need{referral.NeedHousing},
+		Story: "Our flat is damp", Adult: referral.Adult{Name: "Sam"}, Children: []referral.Child{{Name: "Jo", Age: &age}},
+		Postcode: "WS1 1AA", NoNetwork: true, Contact: referral.Contact{TheyWillContact: true}, Consent: true}
 }
 
 func TestLogFormat(t *testing.T) {
