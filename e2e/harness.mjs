@@ -72,10 +72,13 @@ export function freePort () {
 /**
  * Starts `familyhelp serve` on a free loopback port with a fresh data directory and waits
  * until /healthz answers. Returns { baseURL, stop(), output() }.
+ *
+ * dataDir, if given, is used instead of a fresh one and kept when the server stops (the
+ * caller removes it): a test can stop the server and start it again on the same data.
  */
-export async function startServer ({ timeoutMs = 60_000, env: extraEnv = {} } = {}) {
+export async function startServer ({ timeoutMs = 60_000, env: extraEnv = {}, dataDir: givenDataDir } = {}) {
   const bin = process.env.FAMILYHELP_BIN || path.join(repoRoot, 'bin', 'familyhelp')
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'familyhelp-e2e-'))
+  const dataDir = givenDataDir ?? mkdtempSync(path.join(tmpdir(), 'familyhelp-e2e-'))
   const port = await freePort()
   const env = { ...process.env }
   for (const k of BACKING_SERVICE_VARS) delete env[k]
@@ -108,7 +111,7 @@ export async function startServer ({ timeoutMs = 60_000, env: extraEnv = {} } = 
       await exitedPromise
       clearTimeout(t)
     }
-    rmSync(dataDir, { recursive: true, force: true })
+    if (!givenDataDir) rmSync(dataDir, { recursive: true, force: true })
   }
 
   const deadline = Date.now() + timeoutMs
@@ -228,6 +231,15 @@ export async function screenshot (page, name) {
   return file
 }
 
+/** Saves a full-page screenshot as e2e/artifacts/<dir>/<name>.png. */
+export async function screenshotIn (page, dir, name) {
+  const folder = path.join(artifactsDir, dir.replace(/[^a-z0-9._-]+/gi, '-'))
+  mkdirSync(folder, { recursive: true })
+  const file = path.join(folder, `${name.replace(/[^a-z0-9._-]+/gi, '-')}.png`)
+  await page.screenshot({ path: file, fullPage: true, animations: 'disabled' })
+  return file
+}
+
 /** How wide the document is, to check nothing scrolls sideways. */
 export function scrollWidth (page) {
   return page.evaluate(() => document.documentElement.scrollWidth)
@@ -257,6 +269,43 @@ export async function exitLink (page) {
   if (count === 0) return null
   const href = await link.getAttribute('href')
   return { link, href }
+}
+
+/**
+ * Sends a complete request for help from a parent in WV1 (the Wolverhampton Central team's
+ * area) through the public form as plain HTTP requests. request is a Playwright
+ * APIRequestContext, which keeps the journey's cookies. Returns the reference; with send:
+ * false, the answers stop at "Check your answers", unsent, and it returns null.
+ */
+export async function sendReferralOverHTTP (request, baseURL, { story = 'Damp flat, landlord will not fix it', phone = '07700 900321', send = true } = {}) {
+  const token = async (res) => (await res.text()).match(/name="_csrf" value="([^"]+)"/)?.[1]
+  let csrf = await token(await request.get(baseURL + '/refer'))
+  const answers = [
+    ['/refer/start', {}],
+    ['/refer/who', { asker: 'self' }],
+    ['/refer/danger', { danger: 'no' }],
+    ['/refer/needs', { needs: 'housing', story }],
+    ['/refer/adult', { 'adult-name': 'Robin Example' }],
+    ['/refer/children', { 'child-0-name': 'Ash', 'child-0-age': '9' }],
+    ['/refer/home', { postcode: 'WV1 1AA' }],
+    ['/refer/network', { nobody: 'yes' }],
+    ['/refer/contact', { safe: 'call', phone, 'say-who-we-are': 'no' }],
+    ['/refer/consent', { consent: 'yes' }],
+    ['/refer/check', {}]
+  ]
+  // Without send, the answers stop at "Check your answers", unsent.
+  if (!send) answers.pop()
+  let body = ''
+  for (const [path, form] of answers) {
+    const res = await request.post(baseURL + path, { form: { _csrf: csrf, ...form } })
+    if (res.status() !== 200) throw new Error(`POST ${path}: ${res.status()}`)
+    body = await res.text()
+    csrf = body.match(/name="_csrf" value="([^"]+)"/)?.[1]
+  }
+  if (!send) return null
+  const ref = body.match(/FH-[2-9A-Z]{4}-[2-9A-Z]{4}/)
+  if (!ref) throw new Error('no reference after sending')
+  return ref[0]
 }
 
 /** Fetches a search page from the server and returns the service ids it links to, in order. */

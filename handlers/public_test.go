@@ -175,7 +175,7 @@ func TestEveryPublicPageIsSafeToUse(t *testing.T) {
 				t.Error("sample mode is on but the page does not say so")
 			}
 			csp := p.header.Get("Content-Security-Policy")
-			for _, part := range []string{"script-src 'self'", "frame-ancestors 'none'", "default-src 'self'"} {
+			for _, part := range []string{"script-src 'self'", "frame-ancestors 'none'", "default-src 'none'"} {
 				if !strings.Contains(csp, part) {
 					t.Errorf("CSP %q lacks %q", csp, part)
 				}

@@ -123,9 +123,43 @@ type sampleReading struct {
 	at time.Time
 }
 
-// contentSecurityPolicy allows nothing from other sites and no inline script or style.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+// contentSecurityPolicy allows nothing from other sites and no inline script or style. It
+// starts from nothing (default-src 'none') and names each kind of thing the pages load, so a
+// kind nobody thought of (frames, workers, media) is not allowed by default.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+// securityHeaders are helmet's headers on every answer.
+var securityHeaders = helmet.Config{
+	XSSProtection:         "0",
+	ContentTypeNosniff:    "nosniff",
+	XFrameOptions:         "DENY",
+	ReferrerPolicy:        "same-origin", // no-referrer would break CSRF checks over HTTPS
+	ContentSecurityPolicy: contentSecurityPolicy,
+	PermissionPolicy:      "geolocation=(), camera=(), microphone=(), payment=()",
+}
+
+// pageHeaders are set on every answer after helmet's.
+func pageHeaders(c *fiber.Ctx) {
+	// helmet sets HSTS only when Fiber itself sees TLS; behind a proxy it never does.
+	c.Set(fiber.HeaderStrictTransportSecurity, "max-age=31536000; includeSubDomains")
+	// Pages can show what a family searched for or which service they looked at: a shared
+	// phone must not keep them. Static assets and the open API set their own caching.
+	c.Set(fiber.HeaderCacheControl, "no-store")
+}
+
+// earlyHeaders give an error page that no middleware ran for the headers every other answer
+// has: fasthttp answers a body or headers too large, or a request it cannot read, through
+// the error handler alone.
+func earlyHeaders(c *fiber.Ctx) {
+	h := securityHeaders
+	c.Set(fiber.HeaderContentSecurityPolicy, h.ContentSecurityPolicy)
+	c.Set(fiber.HeaderXContentTypeOptions, h.ContentTypeNosniff)
+	c.Set(fiber.HeaderXFrameOptions, h.XFrameOptions)
+	c.Set(fiber.HeaderReferrerPolicy, h.ReferrerPolicy)
+	c.Set(fiber.HeaderPermissionsPolicy, h.PermissionPolicy)
+	pageHeaders(c)
+}
 
 // App builds the Fiber application with every route and middleware.
 func (s *Server) App() (*fiber.App, error) {
@@ -147,23 +181,14 @@ func (s *Server) App() (*fiber.App, error) {
 	})
 	app.Use(recover.New())
 	app.Use(s.requestLog)
-	app.Use(limitBody)
-	app.Use(helmet.New(helmet.Config{
-		XSSProtection:         "0",
-		ContentTypeNosniff:    "nosniff",
-		XFrameOptions:         "DENY",
-		ReferrerPolicy:        "same-origin", // no-referrer would break CSRF checks over HTTPS
-		ContentSecurityPolicy: contentSecurityPolicy,
-		PermissionPolicy:      "geolocation=(), camera=(), microphone=(), payment=()",
-	}))
+	app.Use(helmet.New(securityHeaders))
 	app.Use(func(c *fiber.Ctx) error {
-		// helmet sets HSTS only when Fiber itself sees TLS; behind a proxy it never does.
-		c.Set(fiber.HeaderStrictTransportSecurity, "max-age=31536000; includeSubDomains")
-		// Pages can show what a family searched for or which service they looked at: a
-		// shared phone must not keep them. Static assets set their own long cache.
-		c.Set(fiber.HeaderCacheControl, "no-store")
+		pageHeaders(c)
 		return c.Next()
 	})
+	app.Use(refuseCrossOrigin)
+	// After the headers, so that the page refusing a large body has them too.
+	app.Use(limitBody)
 	app.Use(compress.New(compress.Config{
 		Level: compress.LevelBestSpeed,
 		Next:  func(c *fiber.Ctx) bool { return strings.HasPrefix(c.Path(), "/static/") },
@@ -284,6 +309,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		p.Base.Title, p.Heading = "Sorry, there is a problem", "Sorry, there is a problem with the service"
 		p.Lines = []string{"Try again later."}
 		p.RequestID = requestID(c)
+	}
+	if len(c.Response().Header.Peek(fiber.HeaderContentSecurityPolicy)) == 0 {
+		earlyHeaders(c)
 	}
 	// Whatever a failed handler had written goes: the person sees only the error page.
 	c.Response().ResetBody()
