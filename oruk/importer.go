@@ -610,6 +610,12 @@ func convert(in *inService, old *directory.Service, orgs map[string]directory.Or
 			}
 		}
 	}
+	if len(s.Categories) == 0 {
+		// The categories its needs mean, as an editor's listing gets them and as our export
+		// and API publish them anyway: without them a search for a category's words misses
+		// it, and our own export of it would read back as a change.
+		s.Categories = directory.CategoriesFor(s.Needs)
+	}
 	if len(unknown) > 0 {
 		warn("taxonomy terms that are neither our needs nor DfE service categories were left out: %s", strings.Join(unknown, ", "))
 	}
@@ -771,6 +777,9 @@ func cost(s *directory.Service, in *inService) {
 		if strings.EqualFold(option, "free") || c.Amount != nil && *c.Amount == 0 && c.AmountDescription == "" {
 			s.Free = true
 			return
+		}
+		if strings.EqualFold(option, "cost") && c.Amount == nil && strings.TrimSpace(c.AmountDescription) == unknownCost {
+			continue // our own export's words for a cost nobody gave
 		}
 		var b strings.Builder
 		if option != "" && !strings.EqualFold(option, "cost") {

@@ -52,6 +52,10 @@ func IsUUID(s string) bool {
 	return true
 }
 
+// unknownCost is what a cost option says of a service that is not free and whose cost we do
+// not know. The import reads it back as no cost given, not as the cost.
+const unknownCost = "There may be a cost"
+
 // days are RFC 5545 BYDAY codes, by time.Weekday.
 var days = [7]string{"SU", "MO", "TU", "WE", "TH", "FR", "SA"}
 
@@ -189,7 +193,7 @@ func Map(s *directory.Service) *Service {
 		out.CostOptions = append(out.CostOptions, CostOption{ID: ID("cost_option", svcID), ServiceID: svcID, Option: "Free", Amount: &zero})
 	} else {
 		out.CostOptions = append(out.CostOptions, CostOption{ID: ID("cost_option", svcID), ServiceID: svcID, Option: "Cost",
-			AmountDescription: cmp.Or(s.Cost, "There may be a cost")})
+			AmountDescription: cmp.Or(s.Cost, unknownCost)})
 	}
 	for _, l := range s.Languages {
 		out.Languages = append(out.Languages, Language{ID: ID("language", svcID, l), ServiceID: svcID, Name: l,

@@ -139,7 +139,7 @@ func NormalisePhone(s string) (string, bool) {
 // keyed "field.rule", or "field" for any rule. A rule without a message is a programming
 // error; the tests make sure every rule has one.
 func check(form any, messages map[string]string) Errors {
-	err := validate.Struct(form)
+	err := validate.Struct(blankAsMissing(form))
 	if err == nil {
 		return nil
 	}
@@ -161,6 +161,26 @@ func check(form any, messages map[string]string) Errors {
 		out = out.add(field, msg)
 	}
 	return out
+}
+
+// blankAsMissing returns a copy of a form (a pointer to a struct) in which a required answer
+// of only spaces is empty. The validator's "required" takes "   " as an answer, but Apply
+// trims it away: the page would go on, and the gap only come to light at the end.
+func blankAsMissing(form any) any {
+	v := reflect.ValueOf(form)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return form
+	}
+	c := reflect.New(v.Elem().Type())
+	c.Elem().Set(v.Elem())
+	for i := 0; i < c.Elem().NumField(); i++ {
+		f, sf := c.Elem().Field(i), c.Elem().Type().Field(i)
+		if f.Kind() == reflect.String && f.CanSet() && strings.Contains(sf.Tag.Get("validate"), "required") &&
+			strings.TrimSpace(f.String()) == "" {
+			f.SetString("")
+		}
+	}
+	return c.Interface()
 }
 
 // DateInput is a GOV.UK date input: day, month and year as typed.
