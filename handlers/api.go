@@ -89,7 +89,7 @@ func (s *Server) apiHeaders(c *fiber.Ctx) error {
 }
 
 func (s *Server) limitAPI(c *fiber.Ctx) error {
-	if over, retry := s.overLimit(c, limitKey{APIPerIP, s.clientIP(c)}); over {
+	if over, retry := s.overLimit(c, limitKey{APIPerIP, s.addressKey(c)}); over {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int(retry.Seconds()+0.5))))
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		return s.writeAPIError(c, &apiError{Status: fiber.StatusTooManyRequests, Message: "too many requests"})

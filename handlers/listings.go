@@ -602,7 +602,7 @@ func (s *Server) reportSend(c *fiber.Ctx) error {
 
 // reportLimited applies the per-connection limit. A limiter error never blocks a report.
 func (s *Server) reportLimited(c *fiber.Ctx) (bool, time.Duration) {
-	return s.overLimit(c, limitKey{ReportPerIP, s.clientIP(c)})
+	return s.overLimit(c, limitKey{ReportPerIP, s.addressKey(c)})
 }
 
 // listingFormPath matches the listing form's posts: "/staff/listings/new" and

@@ -53,7 +53,7 @@ const (
 // kept.
 const (
 	noticeTimedOut = "This page timed out, to keep your answers safe. We have kept what you typed on this page: check it and select Continue again."
-	noticeExpired  = "We deleted your earlier answers because the form was left for more than an hour. We have kept what you typed on this page."
+	noticeExpired  = "Your earlier answers are no longer here: we delete them after an hour to keep them safe, and they can also be lost when our system restarts. We have kept what you typed on this page."
 	noticeTooFast  = "Sorry, we could not send that. Please check your answers and select Send request again."
 )
 
@@ -251,7 +251,7 @@ func (s *Server) referStart(c *fiber.Ctx) error {
 		p.Resume = "yes"
 	}
 	if c.Query("expired") != "" {
-		p.Notice = "We deleted your answers because the form was left for more than an hour, to keep them safe. Please start again."
+		p.Notice = "Your answers are no longer here: we delete them after an hour to keep them safe, and they can also be lost when our system restarts. Please start again."
 	}
 	return render(c, views.ReferStartPage(p))
 }
@@ -477,8 +477,12 @@ func trimRows[T any](rows []T, empty func(T) bool) []T {
 }
 
 // normaliseNewlines makes a textarea's line breaks "\n": browsers send "\r\n", which would
-// count twice against a character limit the page counts once.
-func normaliseNewlines(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
+// count twice against a character limit the page counts once. A lone "\r" (never sent by a
+// browser) is a line break too, as a browser reads it when the page shows it again: kept, it
+// would turn into "\n" the next time the form is saved, a change nobody made.
+func normaliseNewlines(s string) string { return newlines.Replace(s) }
+
+var newlines = strings.NewReplacer("\r\n", "\n", "\r", "\n")
 
 // renderStep shows a question page with the given answers and problems.
 func (s *Server) renderStep(c *fiber.Ctx, step referral.Step, d *referral.Draft, form referral.Form, errs referral.Errors, notice string) error {
@@ -511,13 +515,11 @@ func (s *Server) renderStep(c *fiber.Ctx, step referral.Step, d *referral.Draft,
 		return render(c, views.AdultQuestion(views.AdultPage{Question: q, Form: f}))
 	case *referral.ChildrenForm:
 		// What was typed, and one empty row to add another.
-		rows := append(slices.Clone(f.Children), referral.ChildRow{})
-		return render(c, views.ChildrenQuestion(views.ChildrenPage{Question: q, Rows: rows[:min(len(rows), referral.MaxRows)]}))
+		return render(c, views.ChildrenQuestion(views.ChildrenPage{Question: q, Rows: withSpareRow(f.Children)}))
 	case *referral.HomeForm:
 		return render(c, views.HomeQuestion(views.HomePageForm{Question: q, Form: f}))
 	case *referral.NetworkForm:
-		rows := append(slices.Clone(f.People), referral.SupporterRow{})
-		return render(c, views.NetworkQuestion(views.NetworkPage{Question: q, Rows: rows[:min(len(rows), referral.MaxRows)], Nobody: f.Nobody == "yes"}))
+		return render(c, views.NetworkQuestion(views.NetworkPage{Question: q, Rows: withSpareRow(f.People), Nobody: f.Nobody == "yes"}))
 	case *referral.ContactForm:
 		return render(c, views.ContactQuestion(views.ContactPage{Question: q, Form: f}))
 	case *referral.ConsentForm:
@@ -528,6 +530,17 @@ func (s *Server) renderStep(c *fiber.Ctx, step referral.Step, d *referral.Draft,
 		return render(c, views.ConsentQuestion(p))
 	}
 	return fiber.ErrNotFound
+}
+
+// withSpareRow is the rows typed and, while there is room for another, an empty one. A row
+// past the limit (only a hand-made post has one) is shown with its problem, not dropped: its
+// error links to it, and what was typed in it is not lost without a word.
+func withSpareRow[T any](rows []T) []T {
+	if len(rows) >= referral.MaxRows {
+		return rows
+	}
+	var empty T
+	return append(slices.Clone(rows), empty)
 }
 
 // errorTarget is the id an error summary link goes to: date inputs' first box.
@@ -635,7 +648,7 @@ func (s *Server) referSubmit(c *fiber.Ctx) error {
 // limited applies the submission limits and, when one is reached, shows the page that says so,
 // with 999 and the helplines; the answers stay in the draft.
 func (s *Server) limited(c *fiber.Ctx, d *referral.Draft) (bool, error) {
-	keys := []limitKey{{SubmitPerIP, s.clientIP(c)}}
+	keys := []limitKey{{SubmitPerIP, s.addressKey(c)}}
 	for _, k := range contactKeys(&d.Referral) {
 		keys = append(keys, limitKey{SubmitPerContact, ratelimit.HashKey(s.LimitSecret, k)})
 	}
@@ -645,7 +658,13 @@ func (s *Server) limited(c *fiber.Ctx, d *referral.Draft) (bool, error) {
 	return false, nil
 }
 
-// limitKey is one rate limit to apply: a rule and what it counts (an address, or a hash).
+// addressKey is what a client's address is counted under: a keyed hash of it, so that
+// neither Redis nor this process's memory holds the addresses of the families who use the site.
+func (s *Server) addressKey(c *fiber.Ctx) string {
+	return ratelimit.HashKey(s.LimitSecret, "address:"+s.clientIP(c))
+}
+
+// limitKey is one rate limit to apply: a rule and what it counts (always a hash).
 type limitKey struct {
 	rule ratelimit.Rule
 	key  string
@@ -740,7 +759,7 @@ func (s *Server) referDiscard(c *fiber.Ctx) error {
 // limitSearch applies the per-connection search limit. A limited family still sees 999 and the
 // helplines on the page that says so.
 func (s *Server) limitSearch(c *fiber.Ctx) error {
-	if over, retry := s.overLimit(c, limitKey{SearchPerIP, s.clientIP(c)}); over {
+	if over, retry := s.overLimit(c, limitKey{SearchPerIP, s.addressKey(c)}); over {
 		return s.renderLimited(c, retry, "")
 	}
 	return c.Next()

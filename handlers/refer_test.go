@@ -263,7 +263,7 @@ func TestExpiredDraftKeepsThisPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := b.post("/refer/danger", vals("danger", "no"))
-	if !p.has("We deleted your earlier answers") || !p.has("Who is asking for help?") {
+	if !p.has("Your earlier answers are no longer here") || !p.has("Who is asking for help?") {
 		t.Fatalf("after expiry: %q, want the notice and the first unanswered page", p.title())
 	}
 	// What was typed on the page sent after expiry was kept.

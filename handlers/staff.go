@@ -244,7 +244,7 @@ func (s *Server) staffLogin(c *fiber.Ctx) error {
 // loginLimited applies the sign-in limits. A limiter error never blocks staff: the limiter
 // already falls back to memory on its own.
 func (s *Server) loginLimited(c *fiber.Ctx, email string) (bool, time.Duration) {
-	return s.overLimit(c, limitKey{LoginPerIP, s.clientIP(c)}, limitKey{LoginPerAccount, ratelimit.HashKey(s.LimitSecret, "login:"+email)})
+	return s.overLimit(c, limitKey{LoginPerIP, s.addressKey(c)}, limitKey{LoginPerAccount, ratelimit.HashKey(s.LimitSecret, "login:"+email)})
 }
 
 func (s *Server) staffLogout(c *fiber.Ctx) error {
