@@ -7,7 +7,7 @@ TEMPL := github.com/a-h/templ/cmd/templ@v0.3.977
 GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.7.0
 VULNDB := $(abspath ../shared/vulndb)
 
-.PHONY: run build test lint unit e2e bench assets templates vuln clean
+.PHONY: run build test lint unit fuzz e2e bench assets templates vuln deploy-check clean
 
 run:
 	$(GO) run ./cmd/familyhelp
@@ -15,8 +15,9 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/familyhelp
 
-# Everything: formatting, vet, staticcheck, govulncheck, Go tests, browser tests.
-test: lint unit e2e
+# Everything: formatting, vet, staticcheck, govulncheck, Go tests, a short fuzz run, the deployment
+# files, browser tests.
+test: lint unit fuzz deploy-check e2e
 
 lint:
 	GO=$(GO) TEMPL=$(TEMPL) scripts/check-templates
@@ -30,6 +31,11 @@ lint:
 unit:
 	scripts/ensure-services
 	$(GO) test -count=1 ./...
+
+# Every fuzz target for FUZZTIME each (the seed corpora in testdata/fuzz also run in `unit`).
+FUZZTIME ?= 5s
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz-short
 
 # Browser journeys and accessibility checks in Chromium (installed if missing).
 e2e: build
@@ -49,6 +55,11 @@ templates:
 assets:
 	npm ci --no-audit --no-fund --loglevel=error
 	npm run build
+
+# docker-compose.yml (`docker compose config`) and the Dockerfile (BuildKit's checks), without a
+# Docker engine; builds Compose from the Go module proxy once if the plugin is missing.
+deploy-check:
+	GO=$(GO) scripts/check-compose
 
 vuln:
 	$(GO) run $(GOVULNCHECK) -db "file://$(VULNDB)" ./...

@@ -45,7 +45,8 @@ Commands:
   migrate               create or update the database tables, then exit
   seed                  add the national helplines and the sample services, and rebuild the index
   seed --synthetic N    add N made-up services (the same every time) for benchmarks
-  reindex               bring the search index into step with the database
+  reindex               rebuild the search index from the database and swap it in
+  reconcile             find and repair differences between the search index and the database
   purge                 delete expired drafts, tokens and sessions, and the contents of referrals
                         closed longer ago than FAMILYHELP_RETENTION_DAYS (serve also does it)
   import FILE|FOLDER|URL
@@ -135,6 +136,8 @@ func run(ctx context.Context, args []string, out io.Writer, log *slog.Logger) er
 		fmt.Fprintf(out, "deleted %d expired drafts, %d expired tokens and %d expired sessions; removed the contents of %d closed referrals\n",
 			n.drafts, n.tokens, n.sessions, n.referrals)
 		return nil
+	case "reconcile":
+		return reconcileCommand(ctx, cfg, log, out)
 	case "reindex":
 		a, err := open(ctx, cfg, log, true)
 		if err != nil {
@@ -172,6 +175,10 @@ type config struct {
 	Retention time.Duration
 	// MinFill is how long a referral must take before it can be sent; faster is a script.
 	MinFill time.Duration
+	// MailRetry, if set, is the wait before an email that failed is tried again (doubling
+	// each time) and how often the outbox is looked at; MailLease, if set, is how long an
+	// instance holds the emails it is sending. Zero keeps the notify package's defaults.
+	MailRetry, MailLease time.Duration
 }
 
 func configFromEnv() config {
@@ -206,6 +213,11 @@ func configFromEnv() config {
 	if v := get("FAMILYHELP_MIN_FILL_SECONDS", ""); v != "" {
 		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
 			c.MinFill = time.Duration(n) * time.Second
+		}
+	}
+	for k, d := range map[string]*time.Duration{"FAMILYHELP_MAIL_RETRY_SECONDS": &c.MailRetry, "FAMILYHELP_MAIL_LEASE_SECONDS": &c.MailLease} {
+		if n, err := strconv.Atoi(get(k, "")); err == nil && n > 0 {
+			*d = time.Duration(n) * time.Second
 		}
 	}
 	return c
@@ -331,6 +343,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
+	if cfg.DatabaseURL != "" && strings.TrimSpace(cfg.SecretKey) == "" {
+		// A key made in this instance's data dir would seal what no other instance can open.
+		return errors.New("FAMILYHELP_SECRET_KEY must be set when DATABASE_URL is: every instance on a shared database needs the same key (make one with: openssl rand -base64 32)")
+	}
 	if err := postcode.Load(); err != nil {
 		return err
 	}
@@ -349,6 +365,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	var m *metrics
 	if cfg.MetricsAddr != "" {
 		m = newMetrics()
+		m.watchOutbox(a.db, log)
 		stopMetrics, err := startMetrics(cfg.MetricsAddr, m, log)
 		if err != nil {
 			return err
@@ -368,7 +385,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		defer rdb.Close()
 	}
 	limiter := newLimiter(rdb, log)
-	useRedisSessions(rdb, a)
+	useRedis(rdb, a, log)
 	worker, err := newWorker(cfg, a, log, m)
 	if err != nil {
 		return err
@@ -405,6 +422,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	bg.Go(func() { purgeEvery(loopCtx, a, log, purgeInterval, cfg.Retention) })
 	bg.Go(func() { a.dir.RunIndexSync(loopCtx, indexSyncInterval) })
+	bg.Go(func() { a.dir.RunFollow(loopCtx, followInterval) }) // an embedded index only
+	bg.Go(func() { a.dir.RunReconcile(loopCtx, reconcileInterval) })
 
 	srv := &handlers.Server{
 		Directory:      a.dir,
@@ -417,7 +436,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Routing:        a.refs.Routing,
 		Limiter:        limiter,
 		LimitSecret:    a.key.Derive("rate-limit"),
-		CSRFStorage:    a.db.KV(),
+		CSRFStorage:    csrfStorage(rdb, a, log),
 		SecureCookies:  strings.HasPrefix(cfg.BaseURL, "https://"),
 		MinFillTime:    cfg.MinFill,
 		StaffPortal:    a.portal,
@@ -479,7 +498,7 @@ func dependencies(a *app, rdb *redis.Client, worker *notify.Worker) []handlers.D
 	return deps
 }
 
-// prepare seeds an empty database and rebuilds an index that is out of step with it, so a
+// prepare seeds an empty database and repairs an index that is out of step with it, so a
 // fresh machine serves a working site and a lost index heals itself.
 func prepare(ctx context.Context, a *app, log *slog.Logger) error {
 	n, err := a.db.CountServices(ctx)
@@ -493,28 +512,6 @@ func prepare(ctx context.Context, a *app, log *slog.Logger) error {
 		}
 		log.Info("seeded an empty database", "services", added)
 	}
-	active := 0
-	if err := a.db.EachService(ctx, func(s *directory.Service) error {
-		if s.Status == directory.Active {
-			active++
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	indexed, err := a.ix.Count(ctx)
-	if err != nil {
-		log.Warn("search index unavailable at start; searches use the database until it returns", "err", err)
-		return nil
-	}
-	if indexed != active {
-		start := time.Now()
-		n, err := a.dir.Reindex(ctx)
-		if err != nil {
-			log.Warn("rebuilding the search index failed; searches use the database", "err", err)
-			return nil
-		}
-		log.Info("rebuilt the search index", "services", n, "took", time.Since(start).Round(time.Millisecond))
-	}
+	reconcileAtStart(ctx, a, log)
 	return nil
 }

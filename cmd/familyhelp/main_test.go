@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -85,6 +86,20 @@ func TestUnsupportedDatabaseIsAnError(t *testing.T) {
 	t.Setenv("DATABASE_URL", "mysql://localhost/test")
 	if _, err := runCmd(t, "migrate"); err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
 		t.Errorf("err = %v, want one that names DATABASE_URL", err)
+	}
+}
+
+// Instances on one database must share a key: serve will not make one of its own.
+func TestServeOnPostgresNeedsTheSecretKey(t *testing.T) {
+	t.Setenv("FAMILYHELP_DATA_DIR", t.TempDir())
+	t.Setenv("FAMILYHELP_SECRET_KEY", "")
+	t.Setenv("DATABASE_URL", "postgres://familyhelp@127.0.0.1:1/none")
+	_, err := runCmd(t, "serve")
+	if err == nil || !strings.Contains(err.Error(), "FAMILYHELP_SECRET_KEY must be set") {
+		t.Fatalf("err = %v, want one saying FAMILYHELP_SECRET_KEY must be set", err)
+	}
+	if _, statErr := os.Stat(filepath.Join(os.Getenv("FAMILYHELP_DATA_DIR"), "secret.key")); statErr == nil {
+		t.Error("serve made a secret key of its own")
 	}
 }
 
