@@ -31,10 +31,17 @@ after(async () => {
   await server?.stop()
 })
 
-/** Numbers the photographs of one run in the order they were taken. */
+/**
+ * Numbers the photographs of one run in the order they were taken, and checks on each that
+ * nothing makes the page scroll sideways on the phone.
+ */
 function camera (page, js) {
   let n = 0
-  return (step) => screenshot(page, `story-js-${js}-${String(++n).padStart(2, '0')}-${step}`)
+  return async (step) => {
+    await screenshot(page, `story-js-${js}-${String(++n).padStart(2, '0')}-${step}`)
+    const width = await page.evaluate(() => document.documentElement.scrollWidth)
+    assert.ok(width <= PHONE_640.width, `${step}: the page is ${width} px wide on a ${PHONE_640.width} px phone`)
+  }
 }
 
 async function next (page) {
