@@ -12,6 +12,7 @@ import {
   launchBrowser,
   openPage,
   screenshot,
+  sendReferralOverHTTP,
   startServer
 } from './harness.mjs'
 
@@ -34,34 +35,6 @@ after(async () => {
   await browser?.close()
   await server?.stop()
 })
-
-/** Sends a referral for a family in WV1 through the public form, as plain HTTP requests. */
-async function sendReferral (request, story) {
-  const token = async (res) => (await res.text()).match(/name="_csrf" value="([^"]+)"/)[1]
-  let csrf = await token(await request.get(base + '/refer'))
-  const answers = [
-    ['/refer/start', {}],
-    ['/refer/who', { asker: 'self' }],
-    ['/refer/danger', { danger: 'no' }],
-    ['/refer/needs', { needs: 'housing', story }],
-    ['/refer/adult', { 'adult-name': 'Robin Example' }],
-    ['/refer/children', { 'child-0-name': 'Ash', 'child-0-age': '9' }],
-    ['/refer/home', { postcode: 'WV1 1AA' }],
-    ['/refer/network', { nobody: 'yes' }],
-    ['/refer/contact', { safe: 'call', phone: '07700 900321', 'say-who-we-are': 'no' }],
-    ['/refer/consent', { consent: 'yes' }],
-    ['/refer/check', {}]
-  ]
-  let res
-  for (const [path, form] of answers) {
-    res = await request.post(base + path, { form: { _csrf: csrf, ...form } })
-    assert.equal(res.status(), 200, `${path}: ${res.status()}`)
-    csrf = await token(res)
-  }
-  const ref = (await res.text()).match(/FH-[2-9A-Z]{4}-[2-9A-Z]{4}/)
-  assert.ok(ref, 'no reference after sending')
-  return ref[0]
-}
 
 async function check (page, name, problems) {
   await page.evaluate(() => window.scrollTo(0, 0))
@@ -88,7 +61,7 @@ for (const js of ['on', 'off']) {
       const { context, page, problems } = await openPage(browser, base, { js, viewport: DESKTOP })
       try {
         const story = `Damp flat, landlord will not fix it (${js})`
-        const ref = await sendReferral(context.request, story)
+        const ref = await sendReferralOverHTTP(context.request, base, { story })
 
         await page.goto(base + '/staff/login')
         await page.getByLabel('Email address').fill('wv-central@example.org')
