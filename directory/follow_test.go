@@ -77,14 +77,7 @@ func newInstance(t *testing.T, db database) *instance {
 // finds is what a search for text finds on this instance, from its index.
 func (in *instance) finds(t *testing.T, text string) []string {
 	t.Helper()
-	p, err := in.d.Search(context.Background(), directory.Query{Text: text})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.FromDatabase {
-		t.Fatal("the search was answered from the database, not the index")
-	}
-	return ids(p)
+	return indexFinds(t, in.d, text)
 }
 
 // follow runs one follow step, as this instance's RunFollow loop does every second.

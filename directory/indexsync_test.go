@@ -96,7 +96,13 @@ func newQueued(t *testing.T) *queued {
 // finds is what a search for text finds, from the index.
 func (q *queued) finds(t *testing.T, text string) []string {
 	t.Helper()
-	p, err := q.d.Search(context.Background(), directory.Query{Text: text})
+	return indexFinds(t, q.d, text)
+}
+
+// indexFinds is what a search for text finds through d, failing if the index did not answer.
+func indexFinds(t *testing.T, d *directory.Directory, text string) []string {
+	t.Helper()
+	p, err := d.Search(context.Background(), directory.Query{Text: text})
 	if err != nil {
 		t.Fatal(err)
 	}
