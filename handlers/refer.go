@@ -26,6 +26,8 @@ type Referrals interface {
 	SaveDraft(ctx context.Context, d *referral.Draft) error
 	DiscardDraft(ctx context.Context, id string) error
 	Submit(ctx context.Context, d *referral.Draft) (*referral.Draft, error)
+	// SentReceipt is the confirmation of a draft that was sent and has since gone.
+	SentReceipt(ctx context.Context, draftID string) (*referral.Receipt, error)
 }
 
 // Limits are the rate limits on the public site. A family in a refuge may share one
@@ -199,7 +201,16 @@ func (s *Server) draft(c *fiber.Ctx) (*referral.Draft, error) {
 	d, err := s.Referrals.LoadDraft(c.UserContext(), id)
 	switch {
 	case errors.Is(err, referral.ErrNotFound):
-		return nil, nil
+		// A draft that was sent and then lost (Redis restarted before the confirmation page)
+		// still has its referral: the family is shown its reference, not asked to start again.
+		rc, err := s.Referrals.SentReceipt(c.UserContext(), id)
+		if err != nil {
+			if !errors.Is(err, referral.ErrNotFound) {
+				s.Log.Error("looking for a sent referral", "id", requestID(c), "err", err)
+			}
+			return nil, nil
+		}
+		return &referral.Draft{ID: id, Reference: rc.Reference, Receipt: rc}, nil
 	case errors.Is(err, secret.ErrOpen):
 		// Sealed under another key (an instance with a different FAMILYHELP_SECRET_KEY) or
 		// damaged: unreadable, so the person is told their answers went, as on expiry.

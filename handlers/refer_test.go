@@ -598,3 +598,35 @@ func TestAfterSendingBackButtonGoesToConfirmation(t *testing.T) {
 		t.Errorf("posting a question page after sending: %q, want the confirmation of %s", p.title(), ref)
 	}
 }
+
+// A draft lost after sending (kept in Redis, and Redis restarted before the confirmation page)
+// still shows the family their reference, and sending again makes no second referral; an hour
+// later, as with the draft itself, the confirmation is gone.
+func TestSentReferralOutlivesItsLostDraft(t *testing.T) {
+	s := newSite(t, false)
+	b := s.browser(t)
+	b.get("/refer")
+	b.answerAll("We need help with the rent", "07700 900123")
+	ref := referenceRE.FindString(b.post("/refer/check", vals()).body)
+	if ref == "" {
+		t.Fatal("no reference after sending")
+	}
+	if err := s.referral.DiscardDraft(context.Background(), b.cookies["fh_draft"]); err != nil {
+		t.Fatal(err)
+	}
+	done := b.get("/refer/done")
+	if got := referenceRE.FindString(done.body); got != ref || !done.has("Wolverhampton Central Family Help team") {
+		t.Fatalf("confirmation after the draft was lost: reference %q, want %q\n%s", got, ref, errorsIn(done))
+	}
+	if done.has("We need help with the rent") {
+		t.Error("the confirmation shows the family's answers")
+	}
+	again := b.post("/refer/check", vals())
+	if got := referenceRE.FindString(again.body); got != ref {
+		t.Errorf("sending again after the draft was lost gave %q, want %q", got, ref)
+	}
+	s.referral.Now = func() time.Time { return time.Now().Add(referral.DraftLifetime + time.Minute) }
+	if later := b.get("/refer/done"); referenceRE.MatchString(later.body) {
+		t.Errorf("the confirmation is still shown after %s", referral.DraftLifetime)
+	}
+}

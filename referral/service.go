@@ -79,6 +79,8 @@ type Store interface {
 	// referral with the same Key exists it stores nothing and returns that one, with created
 	// false; a Reference already taken is ErrReferenceTaken, and the caller makes another.
 	CreateReferral(ctx context.Context, rec Record, out []Outgoing) (stored Record, created bool, err error)
+	// ReferralByKey returns the referral a draft became, by the draft's Key, or ErrNotFound.
+	ReferralByKey(ctx context.Context, key string) (Record, error)
 	DraftStore
 }
 
@@ -255,14 +257,42 @@ func (s *Service) Submit(ctx context.Context, d *Draft) (*Draft, error) {
 		// From now on the draft only shows the confirmation, so it keeps nothing else: the
 		// answers are in the sealed referral. Failing to save it loses nothing.
 		d.Reference = stored.Reference
-		d.Receipt = &Receipt{Reference: stored.Reference, TeamName: decision.Team.Name, TeamPhone: decision.Team.Phone,
-			TeamHours: decision.Team.Hours, Urgent: decision.Urgent, TheyWillContact: r.Contact.TheyWillContact,
-			OutsideArea: decision.OutsideArea, OtherCouncil: decision.OtherCouncil, EmailConfirm: r.Contact.Confirmation}
+		d.Receipt = receiptFor(stored.Reference, &r)
 		d.Referral = Referral{}
 		_ = s.SaveDraft(ctx, d)
 		return d, nil
 	}
 	return nil, errors.New("submit referral: no free reference after 5 tries")
+}
+
+// receiptFor is the confirmation page's part of a routed referral.
+func receiptFor(reference string, r *Referral) *Receipt {
+	decision := r.Decision
+	return &Receipt{Reference: reference, TeamName: decision.Team.Name, TeamPhone: decision.Team.Phone,
+		TeamHours: decision.Team.Hours, Urgent: decision.Urgent, TheyWillContact: r.Contact.TheyWillContact,
+		OutsideArea: decision.OutsideArea, OtherCouncil: decision.OtherCouncil, EmailConfirm: r.Contact.Confirmation}
+}
+
+// SentReceipt finds the confirmation for a draft that was sent when the draft itself is gone
+// (kept in Redis, and Redis restarted between "Send" and the confirmation page): the family
+// must still be told their request arrived and given its reference. It answers only within
+// DraftLifetime of sending, as the draft would have; otherwise ErrNotFound.
+func (s *Service) SentReceipt(ctx context.Context, draftID string) (*Receipt, error) {
+	rec, err := s.Store.ReferralByKey(ctx, draftKey(draftID))
+	if err != nil {
+		return nil, err
+	}
+	if s.now().Sub(rec.CreatedAt) > DraftLifetime {
+		return nil, ErrNotFound
+	}
+	r, err := s.OpenReferral(rec)
+	if err != nil {
+		return nil, err
+	}
+	if r.Decision == nil {
+		return nil, ErrNotFound // emptied by purge
+	}
+	return receiptFor(rec.Reference, r), nil
 }
 
 // letters are the notifications for a referral: each team it went to, and the family's own

@@ -133,6 +133,11 @@ func referralByKey(ctx context.Context, q queryer, key string) (referral.Record,
 	return scanReferral(q.QueryRowContext(ctx, `SELECT `+referralColumns+` FROM referrals WHERE draft_key = $1`, key))
 }
 
+// ReferralByKey returns the referral a draft became, by the draft's key.
+func (s *DB) ReferralByKey(ctx context.Context, key string) (referral.Record, error) {
+	return referralByKey(ctx, s.db, key)
+}
+
 // Referral returns a stored referral by its reference.
 func (s *DB) Referral(ctx context.Context, reference string) (referral.Record, error) {
 	return scanReferral(s.db.QueryRowContext(ctx, `SELECT `+referralColumns+` FROM referrals WHERE reference = $1`, reference))
