@@ -114,7 +114,7 @@ func (s *Server) csrfWith(path, cookie string, secureCookie bool, onFail fiber.H
 		// Gone when the browser closes: no trace on the phone that this form was opened.
 		CookieSessionOnly: true,
 		Expiration:        csrfLifetime,
-		Storage:           s.CSRFStorage,
+		Storage:           s.csrfTokens(),
 		ContextKey:        csrfTokenKey,
 		KeyGenerator:      utils.UUIDv4,
 		ErrorHandler: func(c *fiber.Ctx, err error) error {
@@ -123,8 +123,8 @@ func (s *Server) csrfWith(path, cookie string, secureCookie bool, onFail fiber.H
 				return fiber.ErrForbidden
 			}
 			token := utils.UUIDv4()
-			if s.CSRFStorage != nil {
-				if err := s.CSRFStorage.Set(token, []byte{'+'}, csrfLifetime); err != nil {
+			if st := s.csrfTokens(); st != nil {
+				if err := st.Set(token, []byte{'+'}, csrfLifetime); err != nil {
 					return err
 				}
 			}
@@ -135,6 +135,15 @@ func (s *Server) csrfWith(path, cookie string, secureCookie bool, onFail fiber.H
 			return onFail(c)
 		},
 	})
+}
+
+// csrfTokens is CSRFStorage behind one tokenStore for every form, or nil without storage.
+func (s *Server) csrfTokens() fiber.Storage {
+	if s.CSRFStorage == nil {
+		return nil
+	}
+	s.tokensOnce.Do(func() { s.tokens = newTokenStore(s.CSRFStorage) })
+	return s.tokens
 }
 
 // csrfLifetime outlasts a draft, so a person who is slow but within the draft's hour is never

@@ -90,6 +90,8 @@ type Server struct {
 	LimitSecret []byte
 	// CSRFStorage keeps CSRF tokens where every instance can check them.
 	CSRFStorage fiber.Storage
+	tokensOnce  sync.Once
+	tokens      *tokenStore
 	// SecureCookies marks cookies Secure: on whenever the site is served over HTTPS.
 	SecureCookies bool
 	// TrustedProxies are our own load balancers: behind them, the client's address is read
