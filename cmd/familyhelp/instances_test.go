@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -256,60 +255,29 @@ func (s *twoSites) countReferrals(t *testing.T) int {
 	return n
 }
 
-// instance is one running `familyhelp serve`.
+// instance is one running `familyhelp serve`, with a name for messages.
 type instance struct {
-	name   string
-	url    string
-	stdout *safeBuffer
-	stderr *safeBuffer
+	name string
+	url  string
+	app  *appProcess
 }
 
+// startInstance runs `familyhelp serve` with a data dir of its own and checks that it is ready
+// with Redis, which every test here shares between the instances.
 func startInstance(t *testing.T, bin, name string, env []string) *instance {
 	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(append(cleanEnv(), env...),
-		"FAMILYHELP_ADDR="+addr,
-		"FAMILYHELP_DATA_DIR="+t.TempDir(),
-		"FAMILYHELP_LOG_FORMAT=json",
-	)
-	in := &instance{name: name, url: "http://" + addr, stdout: &safeBuffer{}, stderr: &safeBuffer{}}
-	cmd.Stdout, cmd.Stderr = in.stdout, in.stderr
-	if err := cmd.Start(); err != nil {
+	app := startApp(t, bin, append(env, "FAMILYHELP_DATA_DIR="+t.TempDir(), "FAMILYHELP_LOG_FORMAT=json")...)
+	in := &instance{name: name, url: app.url(""), app: app}
+	resp, err := http.Get(in.url + "/readyz")
+	if err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("instance %s log:\n%s", name, in.stderr.String())
-		}
-	})
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			t.Fatalf("instance %s exited before it was ready: %v\n%s", name, err, in.stderr.String())
-		default:
-		}
-		resp, err := http.Get(in.url + "/readyz")
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				if !strings.Contains(string(body), `"redis":{"status":"ok"}`) {
-					t.Fatalf("instance %s is ready without Redis: %s", name, body)
-				}
-				return in
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance %s not ready after 90 s: %v\n%s", name, err, in.stderr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"redis":{"status":"ok"}`) {
+		t.Fatalf("instance %s is ready without Redis: %s", name, body)
 	}
+	return in
 }
 
 var demoLineRE = regexp.MustCompile(`demo account: (\S+) password: (\S+)`)
@@ -317,12 +285,12 @@ var demoLineRE = regexp.MustCompile(`demo account: (\S+) password: (\S+)`)
 // demoAccount is the password the instance printed for a demo account when it made them.
 func (in *instance) demoAccount(t *testing.T, email string) (string, string) {
 	t.Helper()
-	for _, m := range demoLineRE.FindAllStringSubmatch(in.stdout.String(), -1) {
+	for _, m := range demoLineRE.FindAllStringSubmatch(in.app.log(), -1) {
 		if m[1] == email {
 			return m[1], m[2]
 		}
 	}
-	t.Fatalf("instance %s printed no demo account %s:\n%s", in.name, email, in.stdout.String())
+	t.Fatalf("instance %s printed no demo account %s:\n%s", in.name, email, in.app.log())
 	return "", ""
 }
 
