@@ -38,6 +38,9 @@ after(async () => {
 function camera (page, js) {
   let n = 0
   return async (step) => {
+    // From the top: "Exit this page" sticks to the top of the screen, and a full-page
+    // photograph taken scrolled down would show it over the middle of the page.
+    await page.evaluate(() => window.scrollTo(0, 0))
     await screenshot(page, `story-js-${js}-${String(++n).padStart(2, '0')}-${step}`)
     const width = await page.evaluate(() => document.documentElement.scrollWidth)
     assert.ok(width <= PHONE_640.width, `${step}: the page is ${width} px wide on a ${PHONE_640.width} px phone`)
